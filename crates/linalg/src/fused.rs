@@ -10,9 +10,10 @@
 //! would take three passes over `W` with separate kernels (`gemv_t` for `Wᵀy`, then two `ger`s).
 //! Column `j` of `Wᵀy` only needs column `j` of `W`, so [`low_rank_update`] computes that dot
 //! product while the column is in L1 and updates the same column right away: `W` is read and
-//! written once. The loops are plain Rust compiled under the best instruction set the CPU has
-//! (pulp's runtime dispatch, the same mechanism faer uses), and the dot product uses a fixed
-//! order of 32 partial sums, so results do not depend on the instruction set.
+//! written once. W is processed in blocks of
+//! 32 columns: faer's kernel computes the block's `Wᵀu`, and plain Rust loops, compiled under the
+//! best instruction set the CPU has (pulp's runtime dispatch, the mechanism faer uses), update
+//! the block while it is still in L1.
 
 use faer::traits::pulp;
 
@@ -104,76 +105,101 @@ pub fn low_rank_update<T: Float>(w: &mut Matrix<T>, update: &LowRankUpdate<'_, T
     if n == 0 || m == 0 {
         return;
     }
-    let decay = update.decay;
-    let first = update.first.map(|(a, r)| (a.as_slice(), r.as_slice()));
-    let second = update.second.map(|(b, s)| (b.as_slice(), s.as_slice()));
-    let projection = update.projection.map(|(gamma, u)| (gamma, u.as_slice()));
-    let data = w.as_mut_slice();
-    pulp::Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            for (col_idx, col) in data.chunks_exact_mut(n).enumerate() {
-                let second_coef = second.map(|(_, s)| {
-                    let mut coef = s[col_idx];
-                    if let Some((gamma, u)) = projection {
-                        coef += gamma * dot32(col, u);
-                    }
-                    coef
-                });
-                match (first, second_coef) {
-                    (Some((a, r)), Some(sc)) => {
-                        let (b, _) = second.expect("second_coef is Some only when second is");
-                        let rc = r[col_idx];
-                        for ((wi, &ai), &bi) in col.iter_mut().zip(a).zip(b) {
-                            *wi = decay * *wi + ai * rc + bi * sc;
-                        }
-                    }
-                    (Some((a, r)), None) => {
-                        let rc = r[col_idx];
-                        for (wi, &ai) in col.iter_mut().zip(a) {
-                            *wi = decay * *wi + ai * rc;
-                        }
-                    }
-                    (None, Some(sc)) => {
-                        let (b, _) = second.expect("second_coef is Some only when second is");
-                        for (wi, &bi) in col.iter_mut().zip(b) {
-                            *wi = decay * *wi + bi * sc;
-                        }
-                    }
-                    (None, None) => {
-                        for wi in col.iter_mut() {
-                            *wi *= decay;
-                        }
-                    }
-                }
-            }
-        },
-    );
+    let kernel = Kernel {
+        data: w.as_mut_slice(),
+        n_rows: n,
+        decay: update.decay,
+        first: update.first.map(|(a, r)| (a.as_slice(), r.as_slice())),
+        second: update.second.map(|(b, s)| (b.as_slice(), s.as_slice())),
+        projection: update.projection.map(|(gamma, u)| (gamma, u.as_slice())),
+    };
+    pulp::Arch::new().dispatch(kernel);
 }
 
-/// Dot product with 32 partial sums in a fixed order (vectorises; same result on every ISA).
+/// The column loop, run by pulp under the best instruction set the CPU supports.
+struct Kernel<'a, T> {
+    data: &'a mut [T],
+    n_rows: usize,
+    decay: T,
+    first: Option<(&'a [T], &'a [T])>,
+    second: Option<(&'a [T], &'a [T])>,
+    projection: Option<(T, &'a [T])>,
+}
+
+impl<T: Float> pulp::WithSimd for Kernel<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let Kernel {
+            data,
+            n_rows,
+            decay,
+            first,
+            second,
+            projection,
+        } = self;
+        let mut projected = [T::zero(); BLOCK];
+        for (block_idx, block) in data.chunks_mut(n_rows * BLOCK).enumerate() {
+            let n_cols = block.len() / n_rows;
+            let col0 = block_idx * BLOCK;
+            if let Some((_, u)) = projection {
+                // p = uᵀ W[:, block] with faer's kernel, while the block is in L1.
+                T::faer_matmul(
+                    &mut projected[..n_cols],
+                    1,
+                    n_cols,
+                    false,
+                    (u, n_rows, 1, true),
+                    (block, n_rows, n_cols, false),
+                    T::one(),
+                );
+            }
+            for (offset, col) in block.chunks_exact_mut(n_rows).enumerate() {
+                let col_idx = col0 + offset;
+                let second_coef = second.map(|(_, s)| match projection {
+                    Some((gamma, _)) => s[col_idx] + gamma * projected[offset],
+                    None => s[col_idx],
+                });
+                update_column(
+                    col,
+                    decay,
+                    first.map(|(a, r)| (a, r[col_idx])),
+                    second.zip(second_coef).map(|((b, _), sc)| (b, sc)),
+                );
+            }
+        }
+    }
+}
+
+/// Columns per block: a 170-row `f32` block of 32 columns is 22 KB and stays in L1.
+const BLOCK: usize = 32;
+
+/// `col ← δ col + a·rc + b·sc` for the parts that are present.
 #[inline(always)]
-fn dot32<T: Float>(a: &[T], b: &[T]) -> T {
-    let (a_chunks, a_tail) = a.as_chunks::<32>();
-    let (b_chunks, b_tail) = b.as_chunks::<32>();
-    let mut acc = [T::zero(); 32];
-    for (x, y) in a_chunks.iter().zip(b_chunks) {
-        for k in 0..32 {
-            acc[k] += x[k] * y[k];
+fn update_column<T: Float>(
+    col: &mut [T],
+    decay: T,
+    first: Option<(&[T], T)>,
+    second: Option<(&[T], T)>,
+) {
+    match (first, second) {
+        (Some((a, rc)), Some((b, sc))) => {
+            for ((wi, &ai), &bi) in col.iter_mut().zip(a).zip(b) {
+                *wi = decay * *wi + ai * rc + bi * sc;
+            }
+        }
+        (Some((a, rc)), None) | (None, Some((a, rc))) => {
+            for (wi, &ai) in col.iter_mut().zip(a) {
+                *wi = decay * *wi + ai * rc;
+            }
+        }
+        (None, None) => {
+            for wi in col.iter_mut() {
+                *wi *= decay;
+            }
         }
     }
-    let mut width = 32;
-    while width > 1 {
-        width /= 2;
-        for k in 0..width {
-            acc[k] += acc[k + width];
-        }
-    }
-    let mut tail = T::zero();
-    for (&x, &y) in a_tail.iter().zip(b_tail) {
-        tail += x * y;
-    }
-    acc[0] + tail
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //!
 //! ChaCha8 is named explicitly because rand documents `StdRng` as non-portable across versions.
 
-use rand::SeedableRng;
+use rand::{SeedableRng, seq::SliceRandom};
 use rand_chacha::ChaCha8Rng;
 
 /// The workspace's one random-number generator type.
@@ -86,6 +86,35 @@ pub fn for_item(seed: u64, purpose: Stream, item_idx: u64) -> Rng {
     let mut rng = Rng::from_seed(key(seed, item_idx, 1));
     rng.set_stream(purpose.id());
     rng
+}
+
+/// Shuffles `items` in place (Fisher–Yates, rand's `SliceRandom::shuffle`).
+///
+/// # Example
+/// ```
+/// use linalg::rng::{shuffle, stream, Stream};
+/// let mut a: Vec<u32> = (0..10).collect();
+/// shuffle(&mut a, &mut stream(1, Stream::Shuffle));
+/// a.sort();
+/// assert_eq!(a, (0..10).collect::<Vec<_>>());
+/// ```
+pub fn shuffle<T>(items: &mut [T], rng: &mut Rng) {
+    items.shuffle(rng);
+}
+
+/// A random permutation of `0..n`.
+///
+/// # Example
+/// ```
+/// use linalg::rng::{permutation, stream, Stream};
+/// let p = permutation(5, &mut stream(2, Stream::Shuffle));
+/// assert_eq!(p.len(), 5);
+/// assert_eq!(p, permutation(5, &mut stream(2, Stream::Shuffle)));
+/// ```
+pub fn permutation(n: usize, rng: &mut Rng) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    order
 }
 
 /// The 256-bit ChaCha key `seed ‖ item ‖ tag ‖ 0`, little-endian.

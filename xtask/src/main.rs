@@ -1,0 +1,70 @@
+//! `cargo xtask`: the one binary of neuromol.
+//!
+//! It owns everything that touches the outside world — paths, the command line, downloads, file
+//! formats, progress bars and figures — so that the library crates stay pure. Each task is one
+//! module: [`reproduce`] runs paper experiments and writes reports, [`data`] fetches and verifies
+//! datasets, [`tidy`] enforces the repository's structural rules, and [`bench`] runs the
+//! criterion suite.
+#![allow(clippy::print_stdout)]
+
+mod bench;
+mod data;
+mod report;
+mod reproduce;
+mod tidy;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+/// Command-line interface of `cargo xtask`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Reproduce the papers, manage data, run checks and benchmarks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Run a paper experiment and write report.md, metrics.csv, config.bin and figures.
+    Reproduce(reproduce::Args),
+    /// Fetch, verify or locate the datasets.
+    Data(data::Args),
+    /// Check the repository's structural rules (layer table, banned APIs, file headers).
+    Tidy,
+    /// Run the criterion benchmarks (and, where PyTorch is installed, the side-by-side comparisons).
+    Bench(bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Reproduce(args) => reproduce::run(&args),
+        Task::Data(args) => data::run(&args),
+        Task::Tidy => tidy::run(&project_root()),
+        Task::Bench(args) => bench::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The repository root, derived from this crate's manifest directory.
+fn project_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .expect("xtask lives one level below the repository root")
+        .to_path_buf()
+}

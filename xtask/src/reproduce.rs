@@ -1,0 +1,132 @@
+//! `cargo xtask reproduce <experiment>`: run a paper experiment and write its report.
+//!
+//! Each experiment is one module with a `run(&Context) -> anyhow::Result<Report>` function; this
+//! module parses the shared arguments, locates the data, and writes the report atomically into
+//! `target/reproduce/<experiment>/seed-<N>/` (or `--out DIR`).
+
+mod smoke;
+
+use std::{path::PathBuf, time::Instant};
+
+use anyhow::{Context as _, bail};
+
+use crate::{
+    data::{self, Dataset},
+    report::{DataProvenance, Report},
+};
+
+/// Arguments of `cargo xtask reproduce`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The experiment to run (`list` prints them).
+    experiment: String,
+    /// A short version that finishes in seconds to minutes (used by CI).
+    #[arg(long)]
+    quick: bool,
+    /// Master seed of the run; every random stream derives from it.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output directory (default: target/reproduce/<experiment>/seed-<N>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Data root (overrides NEUROMOL_DATA and the cache directory).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+/// What an experiment gets: its seed, mode and a way to load verified data.
+pub(crate) struct Context {
+    /// Master seed.
+    pub(crate) seed: u64,
+    /// Quick mode.
+    pub(crate) quick: bool,
+    data_arg: Option<PathBuf>,
+}
+
+impl Context {
+    /// Locates and verifies `dataset` (fetching it when possible) and reads `files` from it,
+    /// recording the provenance in `report`.
+    pub(crate) fn read_data(
+        &self,
+        dataset: Dataset,
+        files: &[&str],
+        report: &mut Report,
+    ) -> anyhow::Result<Vec<Vec<u8>>> {
+        let located = data::require(dataset, self.data_arg.as_deref())?;
+        let contents = files
+            .iter()
+            .map(|name| {
+                let path = located.dir.join(name);
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let used: Vec<(String, String)> = located
+            .files
+            .iter()
+            .filter(|(name, _)| files.contains(&name.as_str()))
+            .cloned()
+            .collect();
+        report.data(DataProvenance {
+            dataset: dataset.name().to_string(),
+            dir: located.dir.clone(),
+            files: used,
+        });
+        Ok(contents)
+    }
+}
+
+/// An experiment: its name, a one-line description, and its entry point.
+struct Experiment {
+    name: &'static str,
+    about: &'static str,
+    run: fn(&Context) -> anyhow::Result<Report>,
+}
+
+/// Every experiment `reproduce` knows, in the order `list` prints them.
+const EXPERIMENTS: &[Experiment] = &[Experiment {
+    name: "smoke",
+    about: "harness check: seeded online softmax regression on MNIST (test accuracy ≥ 0.88)",
+    run: smoke::run,
+}];
+
+/// Runs `cargo xtask reproduce`.
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    if args.experiment == "list" {
+        for experiment in EXPERIMENTS {
+            println!("{:<16} {}", experiment.name, experiment.about);
+        }
+        return Ok(());
+    }
+    let Some(experiment) = EXPERIMENTS.iter().find(|e| e.name == args.experiment) else {
+        let known: Vec<&str> = EXPERIMENTS.iter().map(|e| e.name).collect();
+        bail!(
+            "unknown experiment '{}'; known: {}",
+            args.experiment,
+            known.join(", ")
+        );
+    };
+    let context = Context {
+        seed: args.seed,
+        quick: args.quick,
+        data_arg: args.data.clone(),
+    };
+    let started = Instant::now();
+    let mut report =
+        (experiment.run)(&context).with_context(|| format!("experiment '{}'", experiment.name))?;
+    report.timing("whole run", started.elapsed().as_secs_f64());
+    let out = args.out.clone().unwrap_or_else(|| {
+        crate::project_root()
+            .join("target/reproduce")
+            .join(experiment.name)
+            .join(format!("seed-{}", args.seed))
+    });
+    let report_path = report.write(&out)?;
+    println!("wrote {}", report_path.display());
+    if !report.all_ok() {
+        bail!(
+            "some rows of {} are outside their band",
+            report_path.display()
+        );
+    }
+    Ok(())
+}
