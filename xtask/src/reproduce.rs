@@ -4,6 +4,8 @@
 //! module parses the shared arguments, locates the data, and writes the report atomically into
 //! `target/reproduce/<experiment>/seed-<N>/` (or `--out DIR`).
 
+mod image_data;
+mod online_mnist;
 mod smoke;
 
 use std::{path::PathBuf, time::Instant};
@@ -83,11 +85,18 @@ struct Experiment {
 }
 
 /// Every experiment `reproduce` knows, in the order `list` prints them.
-const EXPERIMENTS: &[Experiment] = &[Experiment {
-    name: "smoke",
-    about: "harness check: seeded online softmax regression on MNIST (test accuracy ≥ 0.88)",
-    run: smoke::run,
-}];
+const EXPERIMENTS: &[Experiment] = &[
+    Experiment {
+        name: "smoke",
+        about: "harness check: seeded online softmax regression on MNIST (test accuracy ≥ 0.88)",
+        run: smoke::run,
+    },
+    Experiment {
+        name: "online-mnist",
+        about: "paper B Fig. 1: online BP, FA, FA+Oja, FA+eHebb on MNIST and Fashion-MNIST",
+        run: online_mnist::run,
+    },
+];
 
 /// Runs `cargo xtask reproduce`.
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {

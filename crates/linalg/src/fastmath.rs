@@ -15,7 +15,8 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     const LN2_LO: f32 = -2.121_944_4e-4;
     // Round to nearest integer with the 1.5·2²³ trick (exact for |x·log2 e| < 2²²).
     const ROUND: f32 = 12_582_912.0;
-    let n = (x * LOG2E + ROUND) - ROUND;
+    let shifted = x * LOG2E + ROUND;
+    let n = shifted - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
     let mut p = 1.987_569_1e-4_f32;
     p = p * r + 1.398_199_9e-3;
@@ -24,7 +25,10 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 0.5;
     let e_r = p * r * r + r + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // The low mantissa bits of `shifted` hold n + 2²² (its exponent is fixed at 2²³), so 2ⁿ is
+    // built with integer operations only, which vectorise (a float-to-int cast would not).
+    let n_int = shifted.to_bits().wrapping_sub(0x4b40_0000);
+    let scale = f32::from_bits(n_int.wrapping_add(127) << 23);
     e_r * scale
 }
 
