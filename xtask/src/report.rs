@@ -61,6 +61,16 @@ struct Row {
     band: Band,
 }
 
+/// A scientific claim tested by an experiment, with its verdict. Unlike a [`Row`], a claim
+/// that is not supported does not fail the run: it is a finding.
+#[derive(Debug, Clone)]
+struct Claim {
+    claim: String,
+    measure: String,
+    ours: String,
+    supported: bool,
+}
+
 /// Where the data of a run came from, for the provenance header.
 #[derive(Debug, Clone)]
 pub(crate) struct DataProvenance {
@@ -136,6 +146,7 @@ pub(crate) struct Report {
     data: Vec<DataProvenance>,
     rows: Vec<Row>,
     notes: Vec<String>,
+    claims: Vec<Claim>,
     figures: Vec<(String, String, LineChart)>,
     metrics: Option<Metrics>,
     timings: Vec<(String, f64)>,
@@ -163,6 +174,7 @@ impl Report {
             data: Vec::new(),
             rows: Vec::new(),
             notes: Vec::new(),
+            claims: Vec::new(),
             figures: Vec::new(),
             metrics: None,
             timings: Vec::new(),
@@ -182,6 +194,12 @@ impl Report {
             ours,
             band,
         });
+    }
+
+    /// Records a claim of a paper, how it was measured, our value (with its CI) and whether the
+    /// measurement supports it. Claims are reported, never enforced.
+    pub(crate) fn claim(&mut self, claim: &str, measure: &str, ours: String, supported: bool) {
+        self.claims.push(Claim { claim: claim.to_string(), measure: measure.to_string(), ours, supported });
     }
 
     /// Adds a paragraph of Markdown after the table (claims, verdicts, caveats).
@@ -311,6 +329,14 @@ impl Report {
                 "| {} | {} | {:.4} | {} | {ok} |",
                 row.metric, row.reference, row.ours, row.band
             );
+        }
+        if !self.claims.is_empty() {
+            let _ = writeln!(md, "\n## Claims\n");
+            let _ = writeln!(md, "| claim | measure | ours [95 % CI] | verdict |\n|---|---|---|---|");
+            for claim in &self.claims {
+                let verdict = if claim.supported { "supported" } else { "**not supported**" };
+                let _ = writeln!(md, "| {} | {} | {} | {verdict} |", claim.claim, claim.measure, claim.ours);
+            }
         }
         for note in &self.notes {
             let _ = writeln!(md, "\n{note}");

@@ -5,6 +5,7 @@
 //! `target/reproduce/<experiment>/seed-<N>/` (or `--out DIR`).
 
 mod image_data;
+mod oja;
 mod online_mnist;
 mod smoke;
 
@@ -95,6 +96,17 @@ const EXPERIMENTS: &[Experiment] = &[
         name: "online-mnist",
         about: "paper B Fig. 1: online BP, FA, FA+Oja, FA+eHebb on MNIST and Fashion-MNIST",
         run: online_mnist::run,
+    },
+    Experiment {
+        name: "oja-online",
+        about: "paper A: BP/FA with and without Oja, batch 1 versus mini-batches",
+        run: oja::run_online,
+    },
+    Experiment { name: "oja-depth", about: "paper A: accuracy versus depth with and without Oja", run: oja::run_depth },
+    Experiment {
+        name: "oja-init",
+        about: "paper A: accuracy, activation norms and effective rank versus initial weight scale",
+        run: oja::run_init,
     },
 ];
 

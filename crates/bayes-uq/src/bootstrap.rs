@@ -40,6 +40,9 @@ pub fn dirichlet_weights(n_items: usize, rng: &mut Rng) -> Result<Vec<f64>> {
             what: "bootstrap item set",
         });
     }
+    // Deviation: the paper's code draws `torch.distributions.Dirichlet(ones(N))` after seeding
+    // torch; we draw normalised Exp(1) variables from a ChaCha8 stream. Same distribution,
+    // different numbers, so individual replicas cannot match the code's bit for bit.
     let mut weights: Vec<f64> = (0..n_items)
         .map(|_| {
             let u: f64 = rng.sample(Open01);

@@ -50,13 +50,20 @@ impl fmt::Display for Error {
             Error::Core(err) => write!(f, "{err}"),
             Error::Sample { step, source } => write!(f, "sample {step}: {source}"),
             Error::InvalidConfig { field, reason } => write!(f, "invalid `{field}`: {reason}"),
-            Error::FeedbackShape { layer, expected, got } => write!(
+            Error::FeedbackShape {
+                layer,
+                expected,
+                got,
+            } => write!(
                 f,
                 "feedback matrix for layer {layer} must be {}x{}, got {}x{}",
                 expected.0, expected.1, got.0, got.1
             ),
             Error::Diverged { step, layer, what } => {
-                write!(f, "training diverged at step {step}: non-finite {what} in layer {layer}")
+                write!(
+                    f,
+                    "training diverged at step {step}: non-finite {what} in layer {layer}"
+                )
             }
         }
     }

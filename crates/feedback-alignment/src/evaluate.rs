@@ -29,7 +29,11 @@ pub fn evaluate<T: Float>(net: &Mlp<T>, images: &[T], labels: &[usize]) -> Resul
     if labels.is_empty() || images.len() != labels.len() * n_in {
         return Err(Error::InvalidConfig {
             field: "images",
-            reason: format!("{} values for {} labels of {n_in} inputs each", images.len(), labels.len()),
+            reason: format!(
+                "{} values for {} labels of {n_in} inputs each",
+                images.len(),
+                labels.len()
+            ),
         });
     }
     const CHUNK: usize = 64;
@@ -42,11 +46,16 @@ pub fn evaluate<T: Float>(net: &Mlp<T>, images: &[T], labels: &[usize]) -> Resul
             for (offset, &label) in chunk_labels.iter().enumerate() {
                 let idx = chunk_idx * CHUNK + offset;
                 let input = &images[idx * n_in..(idx + 1) * n_in];
-                let predicted = net.predict(&mut state, input).map_err(|source| Error::Sample { step: idx, source })?;
+                let predicted = net
+                    .predict(&mut state, input)
+                    .map_err(|source| Error::Sample { step: idx, source })?;
                 if label >= net.sizes()[net.n_layers()] {
                     return Err(Error::Sample {
                         step: idx,
-                        source: plasticity_core::Error::LabelOutOfRange { label, n_classes: net.sizes()[net.n_layers()] },
+                        source: plasticity_core::Error::LabelOutOfRange {
+                            label,
+                            n_classes: net.sizes()[net.n_layers()],
+                        },
                     });
                 }
                 correct += usize::from(predicted == label);

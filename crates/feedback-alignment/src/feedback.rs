@@ -61,20 +61,32 @@ impl<T: Float> Feedback<T> {
             });
         }
         if !(gain.is_finite() && gain > 0.0) {
-            return Err(Error::InvalidConfig { field: "gain", reason: format!("must be finite and > 0, got {gain}") });
+            return Err(Error::InvalidConfig {
+                field: "gain",
+                reason: format!("must be finite and > 0, got {gain}"),
+            });
         }
         let n_layers = sizes.len() - 1;
         let matrices = match kind {
             FeedbackKind::Backprop => Vec::new(),
-            FeedbackKind::Fixed => {
-                sizes.windows(2).map(|pair| xavier_uniform::<T>(pair[1], pair[0], gain, rng)).collect()
-            }
-            FeedbackKind::Direct => {
-                sizes[..n_layers].iter().map(|&n_target| xavier_uniform::<T>(sizes[n_layers], n_target, gain, rng)).collect()
-            }
-            FeedbackKind::SignSymmetry => sizes.windows(2).map(|pair| Matrix::zeros(pair[1], pair[0])).collect(),
+            FeedbackKind::Fixed => sizes
+                .windows(2)
+                .map(|pair| xavier_uniform::<T>(pair[1], pair[0], gain, rng))
+                .collect(),
+            FeedbackKind::Direct => sizes[..n_layers]
+                .iter()
+                .map(|&n_target| xavier_uniform::<T>(sizes[n_layers], n_target, gain, rng))
+                .collect(),
+            FeedbackKind::SignSymmetry => sizes
+                .windows(2)
+                .map(|pair| Matrix::zeros(pair[1], pair[0]))
+                .collect(),
         };
-        Ok(Feedback { kind, sizes: sizes.to_vec(), matrices })
+        Ok(Feedback {
+            kind,
+            sizes: sizes.to_vec(),
+            matrices,
+        })
     }
 
     /// Backprop (`B = Wᵀ`), which holds no matrices of its own.
@@ -85,7 +97,11 @@ impl<T: Float> Feedback<T> {
     /// assert!(bp.matrices().is_empty());
     /// ```
     pub fn backprop(sizes: &[usize]) -> Self {
-        Feedback { kind: FeedbackKind::Backprop, sizes: sizes.to_vec(), matrices: Vec::new() }
+        Feedback {
+            kind: FeedbackKind::Backprop,
+            sizes: sizes.to_vec(),
+            matrices: Vec::new(),
+        }
     }
 
     /// Fixed (`kind = Fixed`) or direct (`kind = Direct`) feedback with given matrices, checked
@@ -102,9 +118,16 @@ impl<T: Float> Feedback<T> {
     /// let bad = Feedback::<f64>::from_matrices(FeedbackKind::Fixed, &[4, 3, 2], vec![Matrix::zeros(3, 5), Matrix::zeros(2, 3)]);
     /// assert!(matches!(bad, Err(Error::FeedbackShape { layer: 0, .. })));
     /// ```
-    pub fn from_matrices(kind: FeedbackKind, sizes: &[usize], matrices: Vec<Matrix<T>>) -> Result<Self> {
+    pub fn from_matrices(
+        kind: FeedbackKind,
+        sizes: &[usize],
+        matrices: Vec<Matrix<T>>,
+    ) -> Result<Self> {
         if sizes.len() < 2 {
-            return Err(Error::InvalidConfig { field: "sizes", reason: "need at least two widths".to_string() });
+            return Err(Error::InvalidConfig {
+                field: "sizes",
+                reason: "need at least two widths".to_string(),
+            });
         }
         let n_layers = sizes.len() - 1;
         if !matches!(kind, FeedbackKind::Fixed | FeedbackKind::Direct) {
@@ -116,18 +139,33 @@ impl<T: Float> Feedback<T> {
         if matrices.len() != n_layers {
             return Err(Error::InvalidConfig {
                 field: "matrices",
-                reason: format!("expected {n_layers} feedback matrices, got {}", matrices.len()),
+                reason: format!(
+                    "expected {n_layers} feedback matrices, got {}",
+                    matrices.len()
+                ),
             });
         }
         for (idx, m) in matrices.iter().enumerate() {
             // Fixed matrix idx feeds e_{idx} from e_{idx+1}; direct matrix idx feeds e_{idx} from e_L.
-            let source = if kind == FeedbackKind::Fixed { idx + 1 } else { n_layers };
+            let source = if kind == FeedbackKind::Fixed {
+                idx + 1
+            } else {
+                n_layers
+            };
             let expected = (sizes[source], sizes[idx]);
             if m.shape() != expected {
-                return Err(Error::FeedbackShape { layer: idx, expected, got: m.shape() });
+                return Err(Error::FeedbackShape {
+                    layer: idx,
+                    expected,
+                    got: m.shape(),
+                });
             }
         }
-        Ok(Feedback { kind, sizes: sizes.to_vec(), matrices })
+        Ok(Feedback {
+            kind,
+            sizes: sizes.to_vec(),
+            matrices,
+        })
     }
 
     /// The pathway.
@@ -155,10 +193,32 @@ impl<T: Float> Feedback<T> {
     /// # Errors
     /// [`Error::FeedbackShape`] if the net's widths differ from this feedback's; core errors
     /// for a missing forward pass or a bad label.
-    pub fn teach(&mut self, net: &Mlp<T>, state: &mut State<T>, label: usize, input_error: bool) -> Result<()> {
+    ///
+    /// # Example
+    /// ```
+    /// use feedback_alignment::{Feedback, FeedbackKind};
+    /// use linalg::rng::{stream, Stream};
+    /// use plasticity_core::{Mlp, MlpConfig};
+    /// let config = MlpConfig { sizes: vec![4, 3, 2], ..MlpConfig::default() };
+    /// let net = Mlp::<f64>::new(&config, &mut stream(0, Stream::Init)).unwrap();
+    /// let mut fa = Feedback::new(FeedbackKind::Fixed, net.sizes(), 1.0, &mut stream(0, Stream::Feedback)).unwrap();
+    /// let mut state = net.new_state();
+    /// net.forward(&mut state, &[0.1, 0.2, 0.3, 0.4]).unwrap();
+    /// fa.teach(&net, &mut state, 1, true).unwrap();
+    /// assert!(state.error(0).is_some() && state.error(1).is_some());
+    /// ```
+    pub fn teach(
+        &mut self,
+        net: &Mlp<T>,
+        state: &mut State<T>,
+        label: usize,
+        input_error: bool,
+    ) -> Result<()> {
         if net.sizes() != self.sizes.as_slice() {
             let n = self.sizes.len().min(net.sizes().len());
-            let layer = (0..n).find(|&idx| self.sizes[idx] != net.sizes()[idx]).unwrap_or(n);
+            let layer = (0..n)
+                .find(|&idx| self.sizes[idx] != net.sizes()[idx])
+                .unwrap_or(n);
             return Err(Error::FeedbackShape {
                 layer,
                 expected: (self.sizes.len(), self.sizes.iter().sum()),
@@ -197,7 +257,9 @@ impl<T: Float> Feedback<T> {
 
 /// `dst = sign(w) · rms(w)`, so that `‖dst‖_F = ‖w‖_F` (zero entries stay zero).
 fn sign_scaled<T: Float>(dst: &mut Matrix<T>, w: &Matrix<T>) {
-    let sum_sq = w.iter().fold(0.0f64, |acc, v| acc + v.as_f64() * v.as_f64());
+    let sum_sq = w
+        .iter()
+        .fold(0.0f64, |acc, v| acc + v.as_f64() * v.as_f64());
     let rms = T::of_f64((sum_sq / w.len().max(1) as f64).sqrt());
     for (d, &v) in dst.iter_mut().zip(w.iter()) {
         *d = if v > T::zero() {

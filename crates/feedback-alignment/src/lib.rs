@@ -45,7 +45,10 @@ pub use crate::{
     error::{Error, Result},
     evaluate::evaluate,
     feedback::{Feedback, FeedbackKind},
-    metrics::{LayerNorms, alignment_angles, angle_degrees, effective_ranks, layer_norms, orthonormality_errors, weight_norms},
+    metrics::{
+        LayerNorms, alignment_angles, angle_degrees, effective_ranks, layer_norms,
+        orthonormality_errors, weight_norms,
+    },
     minibatch::{BatchStats, train_minibatch},
     online::{StepOutcome, StepStats, TrainSummary, online_step, train_online},
 };

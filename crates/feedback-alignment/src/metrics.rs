@@ -43,6 +43,18 @@ pub fn angle_degrees<T: Float>(a: &[T], b: &[T]) -> Option<f64> {
 ///
 /// # Errors
 /// [`Error::InvalidConfig`] for no samples; [`Error::Sample`] for a bad sample.
+///
+/// # Example
+/// ```
+/// use feedback_alignment::{alignment_angles, Feedback};
+/// use linalg::rng::{stream, Stream};
+/// use plasticity_core::{Mlp, MlpConfig};
+/// let config = MlpConfig { sizes: vec![4, 3, 2], ..MlpConfig::default() };
+/// let net = Mlp::<f64>::new(&config, &mut stream(0, Stream::Init)).unwrap();
+/// let x = [0.1, 0.2, 0.3, 0.4];
+/// let angles = alignment_angles(&net, &mut Feedback::backprop(net.sizes()), [(&x[..], 1)]).unwrap();
+/// assert!(angles.iter().all(|a| a.unwrap() < 1e-6)); // backprop is aligned with itself
+/// ```
 pub fn alignment_angles<'s, T: Float>(
     net: &Mlp<T>,
     feedback: &mut Feedback<T>,
@@ -67,9 +79,16 @@ pub fn alignment_angles<'s, T: Float>(
         n_samples += 1;
     }
     if n_samples == 0 {
-        return Err(Error::InvalidConfig { field: "samples", reason: "no samples to measure angles on".to_string() });
+        return Err(Error::InvalidConfig {
+            field: "samples",
+            reason: "no samples to measure angles on".to_string(),
+        });
     }
-    Ok(sum_feedback.iter().zip(&sum_backprop).map(|(a, b)| angle_degrees(a, b)).collect())
+    Ok(sum_feedback
+        .iter()
+        .zip(&sum_backprop)
+        .map(|(a, b)| angle_degrees(a, b))
+        .collect())
 }
 
 /// Orthonormality error per weight layer (index `ℓ−1`), summed over the inputs:
@@ -82,13 +101,29 @@ pub fn alignment_angles<'s, T: Float>(
 ///
 /// # Errors
 /// [`Error::Sample`] for an input of the wrong length.
-pub fn orthonormality_errors<'s, T: Float>(net: &Mlp<T>, inputs: impl IntoIterator<Item = &'s [T]>) -> Result<Vec<f64>> {
+///
+/// # Example
+/// ```
+/// use linalg::Matrix;
+/// use plasticity_core::Mlp;
+/// let net = Mlp::from_weights(vec![Matrix::<f64>::identity(2, 2)], 10.0).unwrap();
+/// let errors = feedback_alignment::orthonormality_errors(&net, [&[0.3, 0.7][..]]).unwrap();
+/// assert_eq!(errors.len(), 1);
+/// ```
+pub fn orthonormality_errors<'s, T: Float>(
+    net: &Mlp<T>,
+    inputs: impl IntoIterator<Item = &'s [T]>,
+) -> Result<Vec<f64>> {
     let mut state = net.new_state();
-    let mut back: Vec<Vector<T>> = net.sizes()[..net.n_layers()].iter().map(|&n| Vector::zeros(n)).collect();
+    let mut back: Vec<Vector<T>> = net.sizes()[..net.n_layers()]
+        .iter()
+        .map(|&n| Vector::zeros(n))
+        .collect();
     let mut forth: Vec<Vector<T>> = net.sizes()[1..].iter().map(|&n| Vector::zeros(n)).collect();
     let mut totals = vec![0.0f64; net.n_layers()];
     for (idx, input) in inputs.into_iter().enumerate() {
-        net.forward(&mut state, input).map_err(|err| crate::online::at_step(err.into(), idx))?;
+        net.forward(&mut state, input)
+            .map_err(|err| crate::online::at_step(err.into(), idx))?;
         for (layer_idx, w) in net.weights().iter().enumerate() {
             let layer = layer_idx + 1;
             kernels::gemv_t(&mut back[layer_idx], w, state.activation(layer));
@@ -130,16 +165,41 @@ pub struct LayerNorms {
 /// assert_eq!(norms.error[1], None);
 /// ```
 pub fn layer_norms<T: Float>(state: &State<T>) -> LayerNorms {
-    let norm = |v: &Vector<T>| v.iter().map(|x| x.as_f64() * x.as_f64()).sum::<f64>().sqrt();
+    let norm = |v: &Vector<T>| {
+        v.iter()
+            .map(|x| x.as_f64() * x.as_f64())
+            .sum::<f64>()
+            .sqrt()
+    };
     LayerNorms {
-        activation: (0..=state.n_layers()).map(|layer| norm(state.activation(layer))).collect(),
-        error: (0..=state.n_layers()).map(|layer| state.error(layer).map(norm)).collect(),
+        activation: (0..=state.n_layers())
+            .map(|layer| norm(state.activation(layer)))
+            .collect(),
+        error: (0..=state.n_layers())
+            .map(|layer| state.error(layer).map(norm))
+            .collect(),
     }
 }
 
 /// Frobenius norm of every weight matrix, `W_{0,1}` first.
+///
+/// # Example
+/// ```
+/// use linalg::Matrix;
+/// use plasticity_core::Mlp;
+/// let net = Mlp::from_weights(vec![Matrix::<f64>::from_element(2, 2, 0.5)], 10.0).unwrap();
+/// assert!((feedback_alignment::weight_norms(&net)[0] - 1.0).abs() < 1e-12);
+/// ```
 pub fn weight_norms<T: Float>(net: &Mlp<T>) -> Vec<f64> {
-    net.weights().iter().map(|w| w.iter().map(|x| x.as_f64() * x.as_f64()).sum::<f64>().sqrt()).collect()
+    net.weights()
+        .iter()
+        .map(|w| {
+            w.iter()
+                .map(|x| x.as_f64() * x.as_f64())
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect()
 }
 
 /// Effective rank (participation ratio) of every hidden layer's activations over a batch,
@@ -153,20 +213,38 @@ pub fn weight_norms<T: Float>(net: &Mlp<T>) -> Vec<f64> {
 ///
 /// # Errors
 /// [`Error::InvalidConfig`] for fewer than two inputs; [`Error::Sample`] for a bad input.
-pub fn effective_ranks<'s, T: Float>(net: &Mlp<T>, inputs: impl IntoIterator<Item = &'s [T]>) -> Result<Vec<f64>> {
+///
+/// # Example
+/// ```
+/// use linalg::rng::{stream, Stream};
+/// use plasticity_core::{Mlp, MlpConfig};
+/// let config = MlpConfig { sizes: vec![3, 4, 2], ..MlpConfig::default() };
+/// let net = Mlp::<f64>::new(&config, &mut stream(0, Stream::Init)).unwrap();
+/// let inputs = [[0.1, 0.5, 0.9], [0.8, 0.2, 0.4], [0.3, 0.3, 0.7]];
+/// let ranks = feedback_alignment::effective_ranks(&net, inputs.iter().map(|x| &x[..])).unwrap();
+/// assert!(ranks[0] >= 1.0 && ranks[0] <= 4.0);
+/// ```
+pub fn effective_ranks<'s, T: Float>(
+    net: &Mlp<T>,
+    inputs: impl IntoIterator<Item = &'s [T]>,
+) -> Result<Vec<f64>> {
     let n_hidden = net.n_layers() - 1;
     let mut state = net.new_state();
     let mut columns: Vec<Vec<f64>> = vec![Vec::new(); n_hidden];
     let mut n_samples = 0usize;
     for (idx, input) in inputs.into_iter().enumerate() {
-        net.forward(&mut state, input).map_err(|err| crate::online::at_step(err.into(), idx))?;
+        net.forward(&mut state, input)
+            .map_err(|err| crate::online::at_step(err.into(), idx))?;
         for (hidden_idx, column) in columns.iter_mut().enumerate() {
             column.extend(state.activation(hidden_idx + 1).iter().map(|v| v.as_f64()));
         }
         n_samples += 1;
     }
     if n_samples < 2 {
-        return Err(Error::InvalidConfig { field: "inputs", reason: format!("need at least 2 inputs, got {n_samples}") });
+        return Err(Error::InvalidConfig {
+            field: "inputs",
+            reason: format!("need at least 2 inputs, got {n_samples}"),
+        });
     }
     Ok(columns
         .into_iter()
@@ -199,13 +277,19 @@ fn participation_ratio(eigenvalues: &[f64]) -> f64 {
         let l = l.max(0.0);
         (s + l, q + l * l)
     });
-    if sum_sq > 0.0 { sum * sum / sum_sq } else { 0.0 }
+    if sum_sq > 0.0 {
+        sum * sum / sum_sq
+    } else {
+        0.0
+    }
 }
 
 fn add_errors<T: Float>(state: &State<T>, sums: &mut [Vec<f64>]) {
     for (layer, sum) in sums.iter_mut().enumerate() {
         if let Some(e) = state.error(layer) {
-            sum.iter_mut().zip(e.iter()).for_each(|(s, v)| *s += v.as_f64());
+            sum.iter_mut()
+                .zip(e.iter())
+                .for_each(|(s, v)| *s += v.as_f64());
         }
     }
 }

@@ -63,7 +63,10 @@ pub fn train_minibatch<'s, T: Float>(
     mut on_batch: impl FnMut(&BatchStats<'_, T>) -> ControlFlow<()>,
 ) -> Result<TrainSummary> {
     if batch_size == 0 {
-        return Err(Error::InvalidConfig { field: "batch_size", reason: "must be at least 1".to_string() });
+        return Err(Error::InvalidConfig {
+            field: "batch_size",
+            reason: "must be at least 1".to_string(),
+        });
     }
     rules.validate(net.n_layers())?;
     let mut state = net.new_state();
@@ -79,7 +82,11 @@ pub fn train_minibatch<'s, T: Float>(
             let loss = state.cross_entropy(label)?.as_f64();
             if !loss.is_finite() {
                 let (layer, what) = locate_non_finite(net, &state);
-                return Err(Error::Diverged { step: 0, layer, what });
+                return Err(Error::Diverged {
+                    step: 0,
+                    layer,
+                    what,
+                });
             }
             let correct = activation::argmax(state.output()) == Some(label);
             feedback.teach(net, &mut state, label, input_error)?;
@@ -93,7 +100,12 @@ pub fn train_minibatch<'s, T: Float>(
         if in_batch == batch_size || samples.peek().is_none() {
             net.add_deltas(&deltas, T::one() / T::of_f64(in_batch as f64))?;
             deltas.clear();
-            let stats = BatchStats { batch: batch_idx, samples_seen: totals.steps, loss: batch_loss / in_batch as f64, net };
+            let stats = BatchStats {
+                batch: batch_idx,
+                samples_seen: totals.steps,
+                loss: batch_loss / in_batch as f64,
+                net,
+            };
             let flow = on_batch(&stats);
             batch_idx += 1;
             in_batch = 0;

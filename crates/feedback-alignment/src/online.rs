@@ -86,7 +86,11 @@ pub fn online_step<T: Float>(
     let loss = state.cross_entropy(label)?.as_f64();
     if !loss.is_finite() {
         let (layer, what) = locate_non_finite(net, state);
-        return Err(Error::Diverged { step: 0, layer, what });
+        return Err(Error::Diverged {
+            step: 0,
+            layer,
+            what,
+        });
     }
     let correct = activation::argmax(state.output()) == Some(label);
     feedback.teach(net, state, label, rules.needs_input_error())?;
@@ -140,7 +144,14 @@ pub fn train_online<'s, T: Float>(
             Err(err) => return Err(at_step(err, step)),
         };
         totals.add(outcome);
-        let stats = StepStats { step, label, loss: outcome.loss, correct: outcome.correct, net, state: &state };
+        let stats = StepStats {
+            step,
+            label,
+            loss: outcome.loss,
+            correct: outcome.correct,
+            net,
+            state: &state,
+        };
         if on_step(&stats).is_break() {
             stopped_early = true;
             break;
@@ -181,7 +192,8 @@ pub(crate) fn at_step(err: Error, step: usize) -> Error {
     match err {
         Error::Diverged { layer, what, .. } => Error::Diverged { step, layer, what },
         Error::Core(
-            source @ (plasticity_core::Error::ShapeMismatch { .. } | plasticity_core::Error::LabelOutOfRange { .. }),
+            source @ (plasticity_core::Error::ShapeMismatch { .. }
+            | plasticity_core::Error::LabelOutOfRange { .. }),
         ) => Error::Sample { step, source },
         other => other,
     }
@@ -190,7 +202,11 @@ pub(crate) fn at_step(err: Error, step: usize) -> Error {
 /// Fails with [`Error::Diverged`] at `step` if any weight is non-finite.
 pub(crate) fn check_weights<T: Float>(net: &Mlp<T>, step: usize) -> Result<()> {
     match first_non_finite_weight_layer(net) {
-        Some(layer) => Err(Error::Diverged { step, layer, what: "weights" }),
+        Some(layer) => Err(Error::Diverged {
+            step,
+            layer,
+            what: "weights",
+        }),
         None => Ok(()),
     }
 }
@@ -205,7 +221,9 @@ pub(crate) fn locate_non_finite<T: Float>(net: &Mlp<T>, state: &State<T>) -> (us
         return (0, "input");
     }
     for layer in 1..=net.n_layers() {
-        if !all_finite(state.pre_activation(layer).as_slice()) || !all_finite(state.activation(layer).as_slice()) {
+        if !all_finite(state.pre_activation(layer).as_slice())
+            || !all_finite(state.activation(layer).as_slice())
+        {
             return (layer, "activations");
         }
     }
@@ -213,7 +231,10 @@ pub(crate) fn locate_non_finite<T: Float>(net: &Mlp<T>, state: &State<T>) -> (us
 }
 
 fn first_non_finite_weight_layer<T: Float>(net: &Mlp<T>) -> Option<usize> {
-    net.weights().iter().position(|w| !all_finite(w.as_slice())).map(|idx| idx + 1)
+    net.weights()
+        .iter()
+        .position(|w| !all_finite(w.as_slice()))
+        .map(|idx| idx + 1)
 }
 
 fn all_finite<T: Float>(values: &[T]) -> bool {

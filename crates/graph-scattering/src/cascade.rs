@@ -20,6 +20,9 @@ pub enum Pooling {
     Mean,
     /// Geometric scattering's unnormalised moments `Σ_v u(v)^q`, `q = 1 … max_moment` per path
     /// (order 0 uses the signed signal, higher orders `u = |…| ≥ 0`) [C §7 (GWH)].
+    ///
+    /// Deviation: every path `(j₁, j₂, …)` is kept, as in GSVAE's cascade; Gao–Wolf–Hirn keep
+    /// only increasing scales `j₁ < j₂` at order 2.
     Moments {
         /// Highest moment `Q` (GWH: 4).
         max_moment: usize,
@@ -45,7 +48,8 @@ impl Default for ScatteringConfig {
 }
 
 impl ScatteringConfig {
-    /// Geometric scattering (Gao–Wolf–Hirn): moments `q = 1 … 4`, orders 0..3 [C §7].
+    /// Geometric scattering (Gao–Wolf–Hirn): moments `q = 1 … 4`, orders 0..3 [C §7]. Pair it
+    /// with a [`crate::DiffusionBank`] using [`crate::DiffusionOperator::LazyRandomWalk`].
     ///
     /// # Example
     /// ```

@@ -98,6 +98,8 @@ impl DiffusionBank {
             out.len(),
             self.n_filters()
         );
+        // Deviation: T = I − L/2 with the clamped L (equal to ½(I + D^{-1/2} W D^{-1/2}) when all
+        // degrees are ≥ 1; an isolated node keeps its value instead of halving it).
         let mu = 1.0 - 0.5 * lambda;
         out[0] = 0.5 * lambda;
         let mut power = mu;

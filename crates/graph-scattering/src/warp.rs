@@ -112,7 +112,9 @@ impl SpectralWarp {
         })
     }
 
-    /// Fits ω to the pooled Laplacian eigenvalues of `graphs` (the training set) [C §2.2].
+    /// Fits ω to the pooled Laplacian eigenvalues of `graphs` (the training set) [C §2.2]. Pass
+    /// the graphs as the model sees them: GSVAE pads every molecule to 9 slots, so the ghosts'
+    /// zero eigenvalues are pooled too (13.5 % of QM9's pooled spectrum).
     ///
     /// # Errors
     /// As [`SpectralWarp::fit`], or an eigensolver failure as [`Error::AtItem`].

@@ -84,6 +84,35 @@ fn gsvae_has_9425_features_for_5_channels() {
 }
 
 #[test]
+fn pooling_divides_by_all_slots_ghosts_included() {
+    // Propane C–C–C padded to 9 slots; classes [C, O, N, F, ghost]: S0 = (3/9, 0, 0, 0, 6/9), and
+    // the ghost channel's order-1 features see the isolated slots (λ = 0) [C §2.4, §9].
+    let scattering = gsvae();
+    let padded = crate::graph(9, &[(0, 1, 1.0), (1, 2, 1.0)]);
+    let features = scattering
+        .transform(&padded, &one_hot(&[0, 0, 0, 4, 4, 4, 4, 4, 4], 5))
+        .unwrap();
+    let s0: Vec<f64> = (0..5)
+        .map(|channel| features[scattering.feature_index(channel, &[], 1)])
+        .collect();
+    assert_all_close(
+        &s0,
+        &[3.0 / 9.0, 0.0, 0.0, 0.0, 6.0 / 9.0],
+        linalg::testing::tol::EXACT,
+    );
+    let mut g = vec![0.0; 12];
+    scattering.bank().responses(0.0, &mut g);
+    for (j, &response) in g.iter().enumerate() {
+        // Each ghost is its own eigenvector with λ = 0, so |G_j 1_ghosts| = ĝ_j(0) on 6 slots.
+        let feature = features[scattering.feature_index(4, &[j], 1)];
+        assert!(
+            PIPELINE.accepts(feature, response.abs() * 6.0 / 9.0),
+            "filter {j}"
+        );
+    }
+}
+
+#[test]
 fn layout_is_channel_major_then_order_then_j1_major() {
     // S_p = mean_v |G_{j_l} … |G_{j_1} f_c|| at index c·1885 + Σ_{k<l} 12^k + Σ_i j_i 12^{l−i} [C §2.4].
     let scattering = gsvae();

@@ -137,11 +137,21 @@ impl<T: Float> pulp::WithSimd for Kernel<'_, T> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        let Kernel { data, n_rows, decay, first, second, projection } = self;
+        let Kernel {
+            data,
+            n_rows,
+            decay,
+            first,
+            second,
+            projection,
+        } = self;
         for (col_idx, col) in data.chunks_exact_mut(n_rows).enumerate() {
             let second_coef = second.map(|(_, s)| match projection {
                 Some((gamma, u)) => {
-                    let p = col.iter().zip(u).fold(T::zero(), |acc, (&wi, &ui)| acc + wi * ui);
+                    let p = col
+                        .iter()
+                        .zip(u)
+                        .fold(T::zero(), |acc, (&wi, &ui)| acc + wi * ui);
                     s[col_idx] + gamma * p
                 }
                 None => s[col_idx],
@@ -171,7 +181,9 @@ impl<'a> KernelF32<'a> {
     /// `Some` when `T` is `f32` (a safe downcast through `Any`).
     fn downcast<T: Float>(w: &'a mut Matrix<T>, update: &LowRankUpdate<'a, T>) -> Option<Self> {
         let n_rows = w.nrows();
-        let data = (w as &mut dyn Any).downcast_mut::<Matrix<f32>>()?.as_mut_slice();
+        let data = (w as &mut dyn Any)
+            .downcast_mut::<Matrix<f32>>()?
+            .as_mut_slice();
         let decay = *as_f32(&update.decay)?;
         let pair = |part: Option<(&'a Vector<T>, &'a Vector<T>)>| -> Option<Option<(&'a [f32], &'a [f32])>> {
             match part {
@@ -185,7 +197,14 @@ impl<'a> KernelF32<'a> {
             None => None,
             Some((gamma, u)) => Some((*as_f32(&gamma)?, as_f32_vector(u)?)),
         };
-        Some(KernelF32 { data, n_rows, decay, first, second, projection })
+        Some(KernelF32 {
+            data,
+            n_rows,
+            decay,
+            first,
+            second,
+            projection,
+        })
     }
 }
 
@@ -194,14 +213,28 @@ impl pulp::WithSimd for KernelF32<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) {
-        let KernelF32 { data, n_rows, decay, first, second, projection } = self;
+        let KernelF32 {
+            data,
+            n_rows,
+            decay,
+            first,
+            second,
+            projection,
+        } = self;
         // The hot cases (pseudo-gradient, with or without Oja; no decay) take the register-blocked
         // path: four columns at a time, sharing the loads of the left vectors and of u.
-        let blocked_columns = match (decay.to_bits() == 1.0f32.to_bits(), first, second, projection) {
+        let blocked_columns = match (
+            decay.to_bits() == 1.0f32.to_bits(),
+            first,
+            second,
+            projection,
+        ) {
             (true, Some((a, r)), None, None) => {
                 blocked::<S, false, false>(simd, data, n_rows, (a, r), (a, r), (0.0, a))
             }
-            (true, Some(first), Some(second), None) => blocked::<S, true, false>(simd, data, n_rows, first, second, (0.0, first.0)),
+            (true, Some(first), Some(second), None) => {
+                blocked::<S, true, false>(simd, data, n_rows, first, second, (0.0, first.0))
+            }
             (true, Some(first), Some(second), Some(projection)) => {
                 blocked::<S, true, true>(simd, data, n_rows, first, second, projection)
             }
@@ -277,7 +310,8 @@ fn blocked<S: pulp::Simd, const SECOND: bool, const PROJECTION: bool>(
                 acc_odd[2] = simd.mul_add_e_f32s(w2[1], uv[1], acc_odd[2]);
                 acc_odd[3] = simd.mul_add_e_f32s(w3[1], uv[1], acc_odd[3]);
             }
-            for ((((&uv, &w0), &w1), &w2), &w3) in u_last.iter().zip(h0l).zip(h1l).zip(h2l).zip(h3l) {
+            for ((((&uv, &w0), &w1), &w2), &w3) in u_last.iter().zip(h0l).zip(h1l).zip(h2l).zip(h3l)
+            {
                 acc[0] = simd.mul_add_e_f32s(w0, uv, acc[0]);
                 acc[1] = simd.mul_add_e_f32s(w1, uv, acc[1]);
                 acc[2] = simd.mul_add_e_f32s(w2, uv, acc[2]);
@@ -288,7 +322,10 @@ fn blocked<S: pulp::Simd, const SECOND: bool, const PROJECTION: bool>(
             }
             let tails = [t0, t1, t2, t3];
             for k in 0..4 {
-                let tail = tails[k].iter().zip(u_tail).fold(0.0f32, |sum, (&w, &uv)| sum + w * uv);
+                let tail = tails[k]
+                    .iter()
+                    .zip(u_tail)
+                    .fold(0.0f32, |sum, (&w, &uv)| sum + w * uv);
                 coef_second[k] += gamma * (simd.reduce_sum_f32s(acc[k]) + tail);
             }
         }
@@ -299,7 +336,9 @@ fn blocked<S: pulp::Simd, const SECOND: bool, const PROJECTION: bool>(
         let (h1, t1) = S::as_mut_simd_f32s(c1);
         let (h2, t2) = S::as_mut_simd_f32s(c2);
         let (h3, t3) = S::as_mut_simd_f32s(c3);
-        for (((((&av, &bv), w0), w1), w2), w3) in a_head.iter().zip(b_head).zip(h0).zip(h1).zip(h2).zip(h3) {
+        for (((((&av, &bv), w0), w1), w2), w3) in
+            a_head.iter().zip(b_head).zip(h0).zip(h1).zip(h2).zip(h3)
+        {
             // One load and one store per entry: both parts are added in registers.
             let (mut v0, mut v1, mut v2, mut v3) = (*w0, *w1, *w2, *w3);
             if SECOND {
@@ -344,7 +383,10 @@ fn dot_f32<S: pulp::Simd>(simd: S, a: &[f32], b: &[f32]) -> f32 {
         acc[0] = simd.mul_add_e_f32s(x, y, acc[0]);
     }
     let sum = simd.add_f32s(simd.add_f32s(acc[0], acc[1]), simd.add_f32s(acc[2], acc[3]));
-    let tail = a_tail.iter().zip(b_tail).fold(0.0f32, |acc, (&x, &y)| acc + x * y);
+    let tail = a_tail
+        .iter()
+        .zip(b_tail)
+        .fold(0.0f32, |acc, (&x, &y)| acc + x * y);
     simd.reduce_sum_f32s(sum) + tail
 }
 
@@ -353,12 +395,19 @@ fn as_f32<T: Float>(value: &T) -> Option<&f32> {
 }
 
 fn as_f32_vector<T: Float>(vector: &Vector<T>) -> Option<&[f32]> {
-    (vector as &dyn Any).downcast_ref::<Vector<f32>>().map(|v| v.as_slice())
+    (vector as &dyn Any)
+        .downcast_ref::<Vector<f32>>()
+        .map(|v| v.as_slice())
 }
 
 /// `col ← δ col + a·rc + b·sc` for the parts that are present (auto-vectorised).
 #[inline(always)]
-fn update_column<T: Float>(col: &mut [T], decay: T, first: Option<(&[T], T)>, second: Option<(&[T], T)>) {
+fn update_column<T: Float>(
+    col: &mut [T],
+    decay: T,
+    first: Option<(&[T], T)>,
+    second: Option<(&[T], T)>,
+) {
     match (first, second) {
         (Some((a, rc)), Some((b, sc))) => {
             for ((wi, &ai), &bi) in col.iter_mut().zip(a).zip(b) {
@@ -428,7 +477,8 @@ mod tests {
         // rest of three) exercise the blocked path, its tails and the per-column rest.
         let (n, m) = (37, 11);
         let w0 = Matrix::<f64>::from_fn(n, m, |i, j| ((i * 13 + j * 7) % 17) as f64 / 17.0 - 0.5);
-        let vec_n = |k: usize| Vector::<f64>::from_fn(n, |i, _| ((i * k + 3) % 7) as f64 * 0.1 - 0.3);
+        let vec_n =
+            |k: usize| Vector::<f64>::from_fn(n, |i, _| ((i * k + 3) % 7) as f64 * 0.1 - 0.3);
         let vec_m = |k: usize| Vector::<f64>::from_fn(m, |i, _| ((i + k) % 4) as f64 * 0.2 - 0.3);
         let (a, b, u) = (vec_n(1), vec_n(2), vec_n(5));
         let (r, s) = (vec_m(1), vec_m(2));
@@ -443,7 +493,12 @@ mod tests {
                 let mut w = to32m(&w0);
                 low_rank_update(
                     &mut w,
-                    &LowRankUpdate { decay: decay as f32, first: first32, second: second32, projection: projection32 },
+                    &LowRankUpdate {
+                        decay: decay as f32,
+                        first: first32,
+                        second: second32,
+                        projection: projection32,
+                    },
                 );
                 let mut expected = &w0 * decay;
                 if mask & 1 != 0 {
@@ -458,9 +513,13 @@ mod tests {
                 }
                 for (x, y) in w.iter().zip(expected.iter()) {
                     // f32 rounding of O(1) values over a few dozen operations.
-                    assert!((f64::from(*x) - y).abs() < 1e-5, "decay {decay} mask {mask}: {x} vs {y}");
+                    assert!(
+                        (f64::from(*x) - y).abs() < 1e-5,
+                        "decay {decay} mask {mask}: {x} vs {y}"
+                    );
                 }
             }
         }
     }
 }
+

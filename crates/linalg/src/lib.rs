@@ -34,6 +34,7 @@ pub mod fused;
 pub mod init;
 pub mod jacobi;
 pub mod kernels;
+pub mod matvec;
 pub mod rng;
 pub mod stats;
 #[cfg(feature = "testing")]

@@ -4,8 +4,8 @@
 //! Unlike a Weisfeiler–Lehman hash, two graphs get equal forms if and only if they are
 //! isomorphic as labelled graphs (node labels: class and charge; edge labels: bond order), also
 //! for regular graphs that refinement alone cannot split (digest molecular.md §8.2). The search
-//! visits every leaf of the individualisation–refinement tree and keeps the smallest certificate;
-//! with at most 9 nodes this is cheap for molecules (no automorphism pruning is needed).
+//! visits every leaf of the individualisation–refinement tree (pruning only exchangeable twin
+//! nodes) and keeps the smallest certificate; with at most 9 nodes this is cheap.
 
 use serde::{Deserialize, Serialize};
 
@@ -227,7 +227,14 @@ impl Search<'_> {
             return;
         };
         let members: Vec<usize> = (0..m).filter(|&v| colours[v] == cell).collect();
-        for &v in &members {
+        for (k, &v) in members.iter().enumerate() {
+            // Twins (same label, same bonds to every other node) are exchanged by an
+            // automorphism that fixes the current colouring, so their subtrees give the same
+            // leaves: search only the first of them. This keeps graphs with many
+            // interchangeable nodes (isolated atoms, CF₄-like stars) cheap.
+            if members[..k].iter().any(|&u| self.twins(u, v)) {
+                continue;
+            }
             let mut child = colours.clone();
             for &u in &members {
                 if u != v {
@@ -236,6 +243,13 @@ impl Search<'_> {
             }
             self.descend(child);
         }
+    }
+
+    fn twins(&self, u: usize, v: usize) -> bool {
+        self.labels[u] == self.labels[v]
+            && (0..self.labels.len())
+                .filter(|&w| w != u && w != v)
+                .all(|w| self.adj[u][w] == self.adj[v][w])
     }
 
     fn leaf(&mut self, colours: &[usize]) {

@@ -3,8 +3,8 @@
 //! §8.4).
 //!
 //! All three see the graph after the 5-valent N clean-up ([`MolGraph::cleaned_up`]), as RDKit's
-//! sanitised molecule does, and TPSA and LogP use RDKit's aromaticity model. Ghost nodes are
-//! ignored.
+//! sanitised molecule does, and TPSA and LogP use RDKit's aromaticity model. They are meant for
+//! valid graphs ([`MolGraph::validity`]); isolated ghost nodes contribute nothing.
 
 mod crippen;
 mod tpsa;

@@ -142,3 +142,34 @@ fn insert(basis: &mut Vec<u64>, v: u64) {
         basis.sort_unstable_by(|a, b| b.cmp(a));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::find_rings;
+    use crate::parse_smiles;
+
+    fn ring_sizes(smiles: &str) -> Vec<usize> {
+        let mut sizes: Vec<usize> = find_rings(&parse_smiles(smiles).unwrap())
+            .rings
+            .iter()
+            .map(|r| r.atoms.len())
+            .collect();
+        sizes.sort_unstable();
+        sizes
+    }
+
+    #[test]
+    fn fused_rings_exclude_the_envelope() {
+        // Bicyclo[4.3.0]: a 6-ring and a 5-ring; the 9-atom envelope is a sum of the two.
+        assert_eq!(ring_sizes("C1CCC2CCCC2C1"), vec![5, 6]);
+    }
+
+    #[test]
+    fn bridged_rings_keep_every_smallest_ring() {
+        // Bicyclo[2.2.2]octane: three 6-rings, any two of which form a minimum basis.
+        assert_eq!(ring_sizes("C1CC2CCC1CC2"), vec![6, 6, 6]);
+        // Cubane: six 4-rings (a minimum basis has five).
+        assert_eq!(ring_sizes("C12C3C4C1C5C2C3C45"), vec![4, 4, 4, 4, 4, 4]);
+        assert!(ring_sizes("CCO").is_empty());
+    }
+}

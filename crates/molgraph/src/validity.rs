@@ -93,6 +93,9 @@ impl MolGraph {
             if atom.class.is_ghost() {
                 continue;
             }
+            // Deviation: digest §8.1 lists the allowed valence of C, N, O, F, N⁺, O⁻ and N⁻
+            // only (the GSVAE graphs carry no charges); other charges kept from the input (C⁻,
+            // O⁺, …) use the same isoelectronic rule as RDKit (`Atom::max_valence`).
             let valence = cleaned.bond_order_sum(i);
             let max = atom.max_valence().unwrap_or(0);
             if atom.max_valence().is_none() || valence > max {

@@ -129,6 +129,24 @@ fn regular_graphs_that_refinement_cannot_split_are_told_apart() {
 }
 
 #[test]
+fn graphs_with_many_interchangeable_nodes_are_canonicalised() {
+    // Nine isolated carbons: 9! leaves without twin pruning; one with it.
+    let isolated = skeleton(9, &[]);
+    let form = isolated.canonical_form();
+    assert_eq!(form.atoms().len(), 9);
+    assert!(form.bond_labels().iter().all(|&b| b == 0));
+    // Twins must not hide a real difference: a 4-star vs a 4-path plus isolated atoms.
+    let star = skeleton(9, &[(0, 1), (0, 2), (0, 3), (0, 4)]);
+    let path = skeleton(9, &[(0, 1), (1, 2), (2, 3), (3, 4)]);
+    check_distinct(&star, &path);
+    let perm = [8, 7, 6, 5, 4, 3, 2, 1, 0];
+    assert_eq!(
+        relabel(&star, &perm).canonical_form(),
+        star.canonical_form()
+    );
+}
+
+#[test]
 fn padding_ghosts_do_not_change_the_form() {
     let graph = parse_smiles("CC(=O)N").unwrap();
     let padded = MolGraph::from_dense(&graph.to_dense()).unwrap();
@@ -191,5 +209,77 @@ proptest! {
             perm.swap(i, j);
         }
         prop_assert_eq!(relabel(&wagner, &perm).canonical_form(), wagner.canonical_form());
+    }
+}
+
+/// Brute-force labelled isomorphism (all permutations; for small graphs only).
+fn isomorphic(a: &MolGraph, b: &MolGraph) -> bool {
+    let n = a.n_atoms();
+    if n != b.n_atoms() || a.bonds().len() != b.bonds().len() {
+        return false;
+    }
+    let mut perm: Vec<usize> = (0..n).collect();
+    permutations(&mut perm, 0, &mut |p| {
+        (0..n).all(|i| a.atoms()[i] == b.atoms()[p[i]])
+            && (0..n).all(|i| (0..n).all(|j| a.bond_order(i, j) == b.bond_order(p[i], p[j])))
+    })
+}
+
+fn permutations(perm: &mut Vec<usize>, k: usize, test: &mut dyn FnMut(&[usize]) -> bool) -> bool {
+    if k == perm.len() {
+        return test(perm);
+    }
+    for i in k..perm.len() {
+        perm.swap(k, i);
+        if permutations(perm, k + 1, test) {
+            perm.swap(k, i);
+            return true;
+        }
+        perm.swap(k, i);
+    }
+    false
+}
+
+/// A random small labelled graph from proptest-drawn bits.
+fn random_graph(n: usize, labels: &[u8], edges: &[u8]) -> MolGraph {
+    let atoms = (0..n)
+        .map(|i| {
+            Atom::neutral(if labels[i].is_multiple_of(4) {
+                AtomClass::N
+            } else {
+                AtomClass::C
+            })
+        })
+        .collect();
+    let mut bonds = Vec::new();
+    let mut k = 0;
+    for i in 0..n {
+        for j in i + 1..n {
+            let e = edges[k % edges.len()];
+            k += 1;
+            if let Some(order) = BondOrder::from_value(match e % 6 {
+                0 | 1 => 1,
+                2 => 2,
+                _ => 0,
+            }) {
+                bonds.push(Bond { a: i, b: j, order });
+            }
+        }
+    }
+    MolGraph::new(atoms, bonds).unwrap()
+}
+
+proptest! {
+    #[test]
+    fn equal_forms_iff_isomorphic_on_random_small_graphs(
+        n in 1usize..=6,
+        labels_a in proptest::collection::vec(any::<u8>(), 6),
+        labels_b in proptest::collection::vec(any::<u8>(), 6),
+        edges_a in proptest::collection::vec(any::<u8>(), 15),
+        edges_b in proptest::collection::vec(any::<u8>(), 15),
+    ) {
+        let a = random_graph(n, &labels_a, &edges_a);
+        let b = random_graph(n, &labels_b, &edges_b);
+        prop_assert_eq!(a.canonical_form() == b.canonical_form(), isomorphic(&a, &b));
     }
 }

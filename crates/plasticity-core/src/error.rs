@@ -68,26 +68,47 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidConfig { field, reason } => write!(f, "invalid config field `{field}`: {reason}"),
+            Error::InvalidConfig { field, reason } => {
+                write!(f, "invalid config field `{field}`: {reason}")
+            }
             Error::ShapeMismatch { op, expected, got } => write!(
                 f,
                 "shape mismatch in {op}: expected {}x{}, got {}x{}",
                 expected.0, expected.1, got.0, got.1
             ),
             Error::LabelOutOfRange { label, n_classes } => {
-                write!(f, "label {label} is out of range for {n_classes} output units")
+                write!(
+                    f,
+                    "label {label} is out of range for {n_classes} output units"
+                )
             }
-            Error::LayerOutOfRange { layer, max } => write!(f, "layer {layer} is out of range (largest is {max})"),
+            Error::LayerOutOfRange { layer, max } => {
+                write!(f, "layer {layer} is out of range (largest is {max})")
+            }
             Error::NonFiniteTheta { layer, term } => {
-                write!(f, "plasticity coefficient θ{term} of layer {layer} is not finite")
+                write!(
+                    f,
+                    "plasticity coefficient θ{term} of layer {layer} is not finite"
+                )
             }
-            Error::MissingError { error_layer, layer, term } => write!(
+            Error::MissingError {
+                error_layer,
+                layer,
+                term,
+            } => write!(
                 f,
                 "term F{term} of layer {layer} needs the error e{error_layer}, which was not computed since the last forward pass{}",
-                if *error_layer == 0 { " (the synthetic input-layer error, Eq. 24)" } else { "" }
+                if *error_layer == 0 {
+                    " (the synthetic input-layer error, Eq. 24)"
+                } else {
+                    ""
+                }
             ),
             Error::RuleCount { expected, got } => {
-                write!(f, "per-layer rules: expected one rule per weight layer ({expected}), got {got}")
+                write!(
+                    f,
+                    "per-layer rules: expected one rule per weight layer ({expected}), got {got}"
+                )
             }
             Error::NoForwardPass => write!(f, "no forward pass has filled the state yet"),
         }

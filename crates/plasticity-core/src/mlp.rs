@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use linalg::{Float, Matrix, Rng, activation, init::xavier_uniform, kernels};
+use linalg::{Float, Matrix, Rng, activation, init::xavier_uniform, matvec};
 
 use crate::{Error, Result, State};
 
@@ -139,7 +139,10 @@ impl<T: Float> Mlp<T> {
     /// ```
     pub fn from_weights(weights: Vec<Matrix<T>>, beta: f64) -> Result<Self> {
         let Some(first) = weights.first() else {
-            return Err(Error::InvalidConfig { field: "weights", reason: "no weight matrices".to_string() });
+            return Err(Error::InvalidConfig {
+                field: "weights",
+                reason: "no weight matrices".to_string(),
+            });
         };
         let mut sizes = vec![first.ncols()];
         for w in &weights {
@@ -155,7 +158,12 @@ impl<T: Float> Mlp<T> {
         }
         validate_sizes(&sizes)?;
         validate_beta(beta)?;
-        Ok(Mlp { sizes, beta: T::of_f64(beta), hidden_activation: HiddenActivation::Softplus, weights })
+        Ok(Mlp {
+            sizes,
+            beta: T::of_f64(beta),
+            hidden_activation: HiddenActivation::Softplus,
+            weights,
+        })
     }
 
     /// Layer widths `[n₀, …, n_L]`.
@@ -188,6 +196,15 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Errors
     /// [`Error::LayerOutOfRange`] outside `1..=L`.
+    ///
+    /// # Example
+    /// ```
+    /// use linalg::Matrix;
+    /// use plasticity_core::Mlp;
+    /// let net = Mlp::from_weights(vec![Matrix::<f32>::zeros(3, 4), Matrix::zeros(2, 3)], 10.0).unwrap();
+    /// assert_eq!(net.weight(2).unwrap().shape(), (2, 3));
+    /// assert!(net.weight(0).is_err());
+    /// ```
     pub fn weight(&self, layer: usize) -> Result<&Matrix<T>> {
         self.check_layer(layer)?;
         Ok(&self.weights[layer - 1])
@@ -216,7 +233,11 @@ impl<T: Float> Mlp<T> {
         self.check_layer(layer)?;
         let current = &mut self.weights[layer - 1];
         if current.shape() != weight.shape() {
-            return Err(Error::ShapeMismatch { op: "set_weight", expected: current.shape(), got: weight.shape() });
+            return Err(Error::ShapeMismatch {
+                op: "set_weight",
+                expected: current.shape(),
+                got: weight.shape(),
+            });
         }
         *current = weight;
         Ok(())
@@ -227,6 +248,15 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Errors
     /// [`Error::LayerOutOfRange`] outside `1..=L`.
+    ///
+    /// # Example
+    /// ```
+    /// use linalg::Matrix;
+    /// use plasticity_core::Mlp;
+    /// let mut net = Mlp::from_weights(vec![Matrix::<f32>::zeros(2, 2)], 10.0).unwrap();
+    /// net.weight_entries_mut(1).unwrap()[1] = 3.0; // column-major: entry (1, 0)
+    /// assert_eq!(net.weight(1).unwrap()[(1, 0)], 3.0);
+    /// ```
     pub fn weight_entries_mut(&mut self, layer: usize) -> Result<&mut [T]> {
         self.check_layer(layer)?;
         Ok(self.weights[layer - 1].as_mut_slice())
@@ -258,7 +288,11 @@ impl<T: Float> Mlp<T> {
         state.check_sizes(&self.sizes)?;
         state.hidden_activation = self.hidden_activation;
         if input.len() != self.sizes[0] {
-            return Err(Error::ShapeMismatch { op: "forward: input", expected: (self.sizes[0], 1), got: (input.len(), 1) });
+            return Err(Error::ShapeMismatch {
+                op: "forward: input",
+                expected: (self.sizes[0], 1),
+                got: (input.len(), 1),
+            });
         }
         state.begin_sample();
         state.y[0].as_mut_slice().copy_from_slice(input);
@@ -269,7 +303,7 @@ impl<T: Float> Mlp<T> {
             let y_prev = &before[layer - 1];
             let y = &mut after[0];
             let z = &mut state.z[layer];
-            kernels::gemv(z, w, y_prev);
+            matvec::gemv_blocked(z, w, y_prev);
             if layer < n_layers {
                 match self.hidden_activation {
                     HiddenActivation::Softplus => activation::softplus_with_derivative(
@@ -295,6 +329,15 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Errors
     /// As [`Mlp::forward`]; [`Error::InvalidConfig`] (field `"output"`) if the output holds NaN.
+    ///
+    /// # Example
+    /// ```
+    /// use linalg::Matrix;
+    /// use plasticity_core::Mlp;
+    /// let net = Mlp::from_weights(vec![Matrix::<f32>::identity(2, 2)], 10.0).unwrap();
+    /// let mut state = net.new_state();
+    /// assert_eq!(net.predict(&mut state, &[0.2, 0.9]).unwrap(), 1);
+    /// ```
     pub fn predict(&self, state: &mut State<T>, input: &[T]) -> Result<usize> {
         self.forward(state, input)?;
         activation::argmax(state.output()).ok_or_else(|| Error::InvalidConfig {
@@ -305,7 +348,10 @@ impl<T: Float> Mlp<T> {
 
     fn check_layer(&self, layer: usize) -> Result<()> {
         if layer == 0 || layer > self.n_layers() {
-            return Err(Error::LayerOutOfRange { layer, max: self.n_layers() });
+            return Err(Error::LayerOutOfRange {
+                layer,
+                max: self.n_layers(),
+            });
         }
         Ok(())
     }
@@ -319,18 +365,27 @@ fn validate_sizes(sizes: &[usize]) -> Result<()> {
     if sizes.len() < 2 {
         return Err(Error::InvalidConfig {
             field: "sizes",
-            reason: format!("need at least an input and an output layer, got {} layer(s)", sizes.len()),
+            reason: format!(
+                "need at least an input and an output layer, got {} layer(s)",
+                sizes.len()
+            ),
         });
     }
     if let Some(idx) = sizes.iter().position(|&n| n == 0) {
-        return Err(Error::InvalidConfig { field: "sizes", reason: format!("layer {idx} has width 0") });
+        return Err(Error::InvalidConfig {
+            field: "sizes",
+            reason: format!("layer {idx} has width 0"),
+        });
     }
     Ok(())
 }
 
 fn validate_beta(beta: f64) -> Result<()> {
     if !(beta.is_finite() && beta > 0.0) {
-        return Err(Error::InvalidConfig { field: "beta", reason: format!("must be finite and > 0, got {beta}") });
+        return Err(Error::InvalidConfig {
+            field: "beta",
+            reason: format!("must be finite and > 0, got {beta}"),
+        });
     }
     Ok(())
 }

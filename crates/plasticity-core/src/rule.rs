@@ -160,7 +160,9 @@ impl Rule {
 
     /// The terms with a non-zero coefficient.
     pub fn active_terms(&self) -> impl Iterator<Item = Term> + '_ {
-        Term::ALL.into_iter().filter(|&term| self.coefficient(term) != 0.0)
+        Term::ALL
+            .into_iter()
+            .filter(|&term| self.coefficient(term) != 0.0)
     }
 
     /// Whether every coefficient is zero (the rule leaves `W` bitwise unchanged).
@@ -234,9 +236,15 @@ impl RuleSet {
             RuleSet::Shared(rule) => (1..=n_layers).try_for_each(|layer| rule.validate(layer)),
             RuleSet::PerLayer(rules) => {
                 if rules.len() != n_layers {
-                    return Err(Error::RuleCount { expected: n_layers, got: rules.len() });
+                    return Err(Error::RuleCount {
+                        expected: n_layers,
+                        got: rules.len(),
+                    });
                 }
-                rules.iter().enumerate().try_for_each(|(idx, rule)| rule.validate(idx + 1))
+                rules
+                    .iter()
+                    .enumerate()
+                    .try_for_each(|(idx, rule)| rule.validate(idx + 1))
             }
         }
     }

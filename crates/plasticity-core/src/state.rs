@@ -1,6 +1,6 @@
 //! Per-sample state of a network (z, y, σ′, e for every layer) in preallocated buffers.
 
-use linalg::{Float, Matrix, Vector, kernels};
+use linalg::{Float, Matrix, Vector, matvec};
 
 use crate::{Error, HiddenActivation, Result};
 
@@ -40,7 +40,9 @@ impl<T: Float> State<T> {
         };
         let n_layers = sizes.len() - 1;
         let pre = |f: &dyn Fn(usize) -> usize| -> Vec<Vector<T>> {
-            (1..=n_layers).map(|layer| Vector::zeros(f(layer))).collect()
+            (1..=n_layers)
+                .map(|layer| Vector::zeros(f(layer)))
+                .collect()
         };
         State {
             sizes: sizes.to_vec(),
@@ -116,8 +118,13 @@ impl<T: Float> State<T> {
     pub fn cross_entropy(&self, label: usize) -> Result<T> {
         self.check_label(label)?;
         let logits = self.z[self.n_layers()].as_slice();
-        let max = logits.iter().copied().fold(logits[0], |m, v| if v > m { v } else { m });
-        let sum = logits.iter().fold(T::zero(), |acc, &v| acc + (v - max).exp());
+        let max = logits
+            .iter()
+            .copied()
+            .fold(logits[0], |m, v| if v > m { v } else { m });
+        let sum = logits
+            .iter()
+            .fold(T::zero(), |acc, &v| acc + (v - max).exp());
         Ok(max + sum.ln() - logits[label])
     }
 
@@ -129,6 +136,17 @@ impl<T: Float> State<T> {
     ///
     /// # Errors
     /// [`Error::NoForwardPass`] or [`Error::LabelOutOfRange`].
+    ///
+    /// # Example
+    /// ```
+    /// use linalg::Matrix;
+    /// use plasticity_core::Mlp;
+    /// let net = Mlp::from_weights(vec![Matrix::<f64>::zeros(2, 3)], 10.0).unwrap();
+    /// let mut state = net.new_state();
+    /// net.forward(&mut state, &[1.0, 2.0, 3.0]).unwrap();
+    /// state.set_output_error(1).unwrap();
+    /// assert_eq!(state.error(1).unwrap().as_slice(), &[0.5, -0.5]);
+    /// ```
     pub fn set_output_error(&mut self, label: usize) -> Result<()> {
         self.check_label(label)?;
         let n_layers = self.n_layers();
@@ -143,15 +161,33 @@ impl<T: Float> State<T> {
     ///
     /// # Errors
     /// [`Error::NoForwardPass`], [`Error::LayerOutOfRange`] or [`Error::ShapeMismatch`].
+    ///
+    /// # Example
+    /// ```
+    /// use linalg::Matrix;
+    /// use plasticity_core::Mlp;
+    /// let net = Mlp::from_weights(vec![Matrix::<f64>::zeros(2, 3)], 10.0).unwrap();
+    /// let mut state = net.new_state();
+    /// net.forward(&mut state, &[1.0, 2.0, 3.0]).unwrap();
+    /// state.set_error(0, &[0.1, 0.2, 0.3]).unwrap();
+    /// assert!(state.set_error(0, &[0.1]).is_err());
+    /// ```
     pub fn set_error(&mut self, layer: usize, values: &[T]) -> Result<()> {
         if !self.forward_done {
             return Err(Error::NoForwardPass);
         }
         if layer > self.n_layers() {
-            return Err(Error::LayerOutOfRange { layer, max: self.n_layers() });
+            return Err(Error::LayerOutOfRange {
+                layer,
+                max: self.n_layers(),
+            });
         }
         if values.len() != self.sizes[layer] {
-            return Err(Error::ShapeMismatch { op: "set_error", expected: (self.sizes[layer], 1), got: (values.len(), 1) });
+            return Err(Error::ShapeMismatch {
+                op: "set_error",
+                expected: (self.sizes[layer], 1),
+                got: (values.len(), 1),
+            });
         }
         self.e[layer].as_mut_slice().copy_from_slice(values);
         self.error_ready[layer] = true;
@@ -187,23 +223,42 @@ impl<T: Float> State<T> {
     /// assert_eq!(state.error(0).unwrap()[1], 0.0); // background pixel: e₀ = 0
     /// assert!(state.project_error(1, 2, &Matrix::zeros(3, 2)).is_err());
     /// ```
-    pub fn project_error(&mut self, target: usize, source: usize, feedback: &Matrix<T>) -> Result<()> {
+    pub fn project_error(
+        &mut self,
+        target: usize,
+        source: usize,
+        feedback: &Matrix<T>,
+    ) -> Result<()> {
         if !self.forward_done {
             return Err(Error::NoForwardPass);
         }
         let n_layers = self.n_layers();
         if source > n_layers {
-            return Err(Error::LayerOutOfRange { layer: source, max: n_layers });
+            return Err(Error::LayerOutOfRange {
+                layer: source,
+                max: n_layers,
+            });
         }
         if target >= source {
-            return Err(Error::LayerOutOfRange { layer: target, max: source.saturating_sub(1) });
+            return Err(Error::LayerOutOfRange {
+                layer: target,
+                max: source.saturating_sub(1),
+            });
         }
         if !self.error_ready[source] {
-            return Err(Error::MissingError { error_layer: source, layer: source, term: 0 });
+            return Err(Error::MissingError {
+                error_layer: source,
+                layer: source,
+                term: 0,
+            });
         }
         let expected = (self.sizes[source], self.sizes[target]);
         if feedback.shape() != expected {
-            return Err(Error::ShapeMismatch { op: "project_error: feedback", expected, got: feedback.shape() });
+            return Err(Error::ShapeMismatch {
+                op: "project_error: feedback",
+                expected,
+                got: feedback.shape(),
+            });
         }
         if target == 0 && !self.input_mask_ready {
             let beta = self.beta;
@@ -220,7 +275,7 @@ impl<T: Float> State<T> {
         }
         let (low, high) = self.e.split_at_mut(source);
         let e_target = &mut low[target];
-        kernels::gemv_t(e_target, feedback, &high[0]);
+        matvec::gemv_t_blocked(e_target, feedback, &high[0]);
         for (ei, &di) in e_target.iter_mut().zip(self.dsigma[target].iter()) {
             *ei *= di;
         }

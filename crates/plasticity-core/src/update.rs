@@ -32,8 +32,22 @@ pub struct Deltas<T: Float = f32> {
 
 impl<T: Float> Deltas<T> {
     /// Zero increments shaped like `net`'s weights.
+    ///
+    /// # Example
+    /// ```
+    /// use linalg::Matrix;
+    /// use plasticity_core::{Deltas, Mlp};
+    /// let net = Mlp::from_weights(vec![Matrix::<f32>::zeros(3, 4)], 10.0).unwrap();
+    /// assert_eq!(Deltas::zeros_like(&net).matrices()[0].shape(), (3, 4));
+    /// ```
     pub fn zeros_like(net: &Mlp<T>) -> Self {
-        Deltas { matrices: net.weights().iter().map(|w| Matrix::zeros(w.nrows(), w.ncols())).collect() }
+        Deltas {
+            matrices: net
+                .weights()
+                .iter()
+                .map(|w| Matrix::zeros(w.nrows(), w.ncols()))
+                .collect(),
+        }
     }
 
     /// Resets every increment to zero.
@@ -83,9 +97,19 @@ impl<T: Float> Mlp<T> {
             let (e, y) = (&state.e[layer], &state.y[layer]);
             let e_prev = &state.e[layer - 1];
             let first = plan.uses_error.then_some((e, &state.right_error[idx]));
-            let second = plan.uses_activation.then_some((y, &state.right_activation[idx]));
+            let second = plan
+                .uses_activation
+                .then_some((y, &state.right_activation[idx]));
             let projection = plan.projection.map(|gamma| (gamma, y));
-            low_rank_update(w, &LowRankUpdate { decay: plan.decay, first, second, projection });
+            low_rank_update(
+                w,
+                &LowRankUpdate {
+                    decay: plan.decay,
+                    first,
+                    second,
+                    projection,
+                },
+            );
             if let Some(coef) = plan.pre_error_rows {
                 let n_rows = w.nrows();
                 add_to_columns(w.as_mut_slice(), n_rows, coef, e_prev);
@@ -100,7 +124,30 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Errors
     /// As [`Mlp::apply_rules`], and [`Error::ShapeMismatch`] if `deltas` belongs to another net.
-    pub fn accumulate_rules(&self, state: &mut State<T>, rules: &RuleSet, scale: T, deltas: &mut Deltas<T>) -> Result<()> {
+    ///
+    /// # Example
+    /// ```
+    /// use linalg::Matrix;
+    /// use plasticity_core::{Deltas, Mlp, Rule, RuleSet};
+    /// let mut net = Mlp::from_weights(vec![Matrix::<f64>::from_element(2, 3, 0.1)], 10.0).unwrap();
+    /// let mut state = net.new_state();
+    /// let mut deltas = Deltas::zeros_like(&net);
+    /// let rules = RuleSet::from(Rule::pseudo_gradient(0.1));
+    /// for (x, label) in [([1.0, 0.0, 0.0], 0), ([0.0, 1.0, 0.0], 1)] {
+    ///     net.forward(&mut state, &x).unwrap();
+    ///     state.set_output_error(label).unwrap();
+    ///     net.accumulate_rules(&mut state, &rules, 0.5, &mut deltas).unwrap(); // batch mean
+    /// }
+    /// net.add_deltas(&deltas, 1.0).unwrap();
+    /// assert!(net.weight(1).unwrap()[(0, 0)] > 0.1 && net.weight(1).unwrap()[(1, 1)] > 0.1);
+    /// ```
+    pub fn accumulate_rules(
+        &self,
+        state: &mut State<T>,
+        rules: &RuleSet,
+        scale: T,
+        deltas: &mut Deltas<T>,
+    ) -> Result<()> {
         self.check_ready(state, rules)?;
         self.check_deltas(deltas)?;
         for (idx, w) in self.weights().iter().enumerate() {
@@ -118,10 +165,19 @@ impl<T: Float> Mlp<T> {
                 kernels::ger(delta, scale, &state.y[layer], &state.right_activation[idx]);
             }
             if plan.decay != T::one() {
-                kernels::axpy(delta.as_mut_slice(), (plan.decay - T::one()) * scale, w.as_slice());
+                kernels::axpy(
+                    delta.as_mut_slice(),
+                    (plan.decay - T::one()) * scale,
+                    w.as_slice(),
+                );
             }
             if let Some(coef) = plan.pre_error_rows {
-                add_to_columns(delta.as_mut_slice(), w.nrows(), coef * scale, &state.e[layer - 1]);
+                add_to_columns(
+                    delta.as_mut_slice(),
+                    w.nrows(),
+                    coef * scale,
+                    &state.e[layer - 1],
+                );
             }
         }
         Ok(())
@@ -131,6 +187,15 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] if `deltas` belongs to another architecture.
+    ///
+    /// # Example
+    /// ```
+    /// use linalg::Matrix;
+    /// use plasticity_core::{Deltas, Mlp};
+    /// let mut net = Mlp::from_weights(vec![Matrix::<f64>::zeros(2, 2)], 10.0).unwrap();
+    /// let other = Mlp::from_weights(vec![Matrix::<f64>::zeros(3, 2)], 10.0).unwrap();
+    /// assert!(net.add_deltas(&Deltas::zeros_like(&other), 1.0).is_err());
+    /// ```
     pub fn add_deltas(&mut self, deltas: &Deltas<T>, scale: T) -> Result<()> {
         self.check_deltas(deltas)?;
         for (w, delta) in self.weights_mut().iter_mut().zip(&deltas.matrices) {
@@ -142,11 +207,18 @@ impl<T: Float> Mlp<T> {
     fn check_deltas(&self, deltas: &Deltas<T>) -> Result<()> {
         for (w, delta) in self.weights().iter().zip(&deltas.matrices) {
             if w.shape() != delta.shape() {
-                return Err(Error::ShapeMismatch { op: "deltas", expected: w.shape(), got: delta.shape() });
+                return Err(Error::ShapeMismatch {
+                    op: "deltas",
+                    expected: w.shape(),
+                    got: delta.shape(),
+                });
             }
         }
         if self.n_layers() != deltas.matrices.len() {
-            return Err(Error::RuleCount { expected: self.n_layers(), got: deltas.matrices.len() });
+            return Err(Error::RuleCount {
+                expected: self.n_layers(),
+                got: deltas.matrices.len(),
+            });
         }
         Ok(())
     }
@@ -162,10 +234,18 @@ impl<T: Float> Mlp<T> {
             let rule = rules.for_layer(layer);
             for term in rule.active_terms() {
                 if term.needs_error() && !state.error_ready[layer] {
-                    return Err(Error::MissingError { error_layer: layer, layer, term: term.index() });
+                    return Err(Error::MissingError {
+                        error_layer: layer,
+                        layer,
+                        term: term.index(),
+                    });
                 }
                 if term.needs_presynaptic_error() && !state.error_ready[layer - 1] {
-                    return Err(Error::MissingError { error_layer: layer - 1, layer, term: term.index() });
+                    return Err(Error::MissingError {
+                        error_layer: layer - 1,
+                        layer,
+                        term: term.index(),
+                    });
                 }
             }
         }
@@ -197,7 +277,15 @@ fn prepare_layer<T: Float>(
     let idx = layer - 1;
     let theta = |term: Term| T::of_f64(rule.coefficient(term));
     let nonzero = |term: Term| rule.coefficient(term) != 0.0;
-    let State { y, e, z, right_error, right_activation, projection, .. } = state;
+    let State {
+        y,
+        e,
+        z,
+        right_error,
+        right_activation,
+        projection,
+        ..
+    } = state;
     let (y_post, y_pre) = (&y[layer], &y[layer - 1]);
     let (e_post, e_pre) = (&e[layer], &e[layer - 1]);
     let wty = &mut projection[idx];
@@ -207,11 +295,19 @@ fn prepare_layer<T: Float>(
     let precompute = needs_s || (precompute_projection && nonzero(Term::Oja));
     let s = if precompute {
         kernels::gemv_t(wty, w, y_post);
-        if needs_s { kernels::dot(wty.as_slice(), e_pre.as_slice()) } else { T::zero() }
+        if needs_s {
+            kernels::dot(wty.as_slice(), e_pre.as_slice())
+        } else {
+            T::zero()
+        }
     } else {
         T::zero()
     };
-    let sum_y = if nonzero(Term::ScaledPseudoGradient) { y_post.iter().fold(T::zero(), |acc, &v| acc + v) } else { T::zero() };
+    let sum_y = if nonzero(Term::ScaledPseudoGradient) {
+        y_post.iter().fold(T::zero(), |acc, &v| acc + v)
+    } else {
+        T::zero()
+    };
     let e_dot_z = if nonzero(Term::ProjectedActivationError) {
         kernels::dot(e_post.as_slice(), z[layer].as_slice())
     } else {
@@ -219,9 +315,14 @@ fn prepare_layer<T: Float>(
     };
 
     // Left vector e: F0, F2, F5, F7.
-    let uses_error = [Term::PseudoGradient, Term::ErrorHebb, Term::ScaledPseudoGradient, Term::ProjectedErrorActivation]
-        .into_iter()
-        .any(nonzero);
+    let uses_error = [
+        Term::PseudoGradient,
+        Term::ErrorHebb,
+        Term::ScaledPseudoGradient,
+        Term::ProjectedErrorActivation,
+    ]
+    .into_iter()
+    .any(nonzero);
     if uses_error {
         let coef_pre = -(theta(Term::PseudoGradient)
             + theta(Term::ScaledPseudoGradient) * sum_y
@@ -229,7 +330,11 @@ fn prepare_layer<T: Float>(
         let right = &mut right_error[idx];
         fill_scaled(right, coef_pre, y_pre);
         if nonzero(Term::ErrorHebb) {
-            kernels::axpy(right.as_mut_slice(), -theta(Term::ErrorHebb), e_pre.as_slice());
+            kernels::axpy(
+                right.as_mut_slice(),
+                -theta(Term::ErrorHebb),
+                e_pre.as_slice(),
+            );
         }
     }
 
@@ -247,9 +352,13 @@ fn prepare_layer<T: Float>(
         let right = &mut right_activation[idx];
         let theta9 = theta(Term::Oja);
         fill_scaled(right, theta9, y_pre);
-        let reads_pre_error = [Term::PostActivationPreError, Term::ProjectedPostPreError, Term::ProjectedActivationError]
-            .into_iter()
-            .any(nonzero);
+        let reads_pre_error = [
+            Term::PostActivationPreError,
+            Term::ProjectedPostPreError,
+            Term::ProjectedActivationError,
+        ]
+        .into_iter()
+        .any(nonzero);
         if reads_pre_error {
             let coef = -(theta(Term::PostActivationPreError)
                 + theta(Term::ProjectedPostPreError) * s

@@ -22,16 +22,76 @@ fn check_invalid(config: MlpConfig, field: &str) {
 #[test]
 fn malformed_configs_are_errors_not_panics() {
     let base = MlpConfig::default();
-    check_invalid(MlpConfig { sizes: vec![784, 0, 10], ..base.clone() }, "sizes");
-    check_invalid(MlpConfig { sizes: vec![0, 10], ..base.clone() }, "sizes");
-    check_invalid(MlpConfig { sizes: vec![784], ..base.clone() }, "sizes");
-    check_invalid(MlpConfig { sizes: vec![], ..base.clone() }, "sizes");
-    check_invalid(MlpConfig { beta: 0.0, ..base.clone() }, "beta");
-    check_invalid(MlpConfig { beta: -10.0, ..base.clone() }, "beta");
-    check_invalid(MlpConfig { beta: f64::NAN, ..base.clone() }, "beta");
-    check_invalid(MlpConfig { beta: f64::INFINITY, ..base.clone() }, "beta");
-    check_invalid(MlpConfig { init_gain: f64::NAN, ..base.clone() }, "init_gain");
-    check_invalid(MlpConfig { init_gain: 0.0, ..base }, "init_gain");
+    check_invalid(
+        MlpConfig {
+            sizes: vec![784, 0, 10],
+            ..base.clone()
+        },
+        "sizes",
+    );
+    check_invalid(
+        MlpConfig {
+            sizes: vec![0, 10],
+            ..base.clone()
+        },
+        "sizes",
+    );
+    check_invalid(
+        MlpConfig {
+            sizes: vec![784],
+            ..base.clone()
+        },
+        "sizes",
+    );
+    check_invalid(
+        MlpConfig {
+            sizes: vec![],
+            ..base.clone()
+        },
+        "sizes",
+    );
+    check_invalid(
+        MlpConfig {
+            beta: 0.0,
+            ..base.clone()
+        },
+        "beta",
+    );
+    check_invalid(
+        MlpConfig {
+            beta: -10.0,
+            ..base.clone()
+        },
+        "beta",
+    );
+    check_invalid(
+        MlpConfig {
+            beta: f64::NAN,
+            ..base.clone()
+        },
+        "beta",
+    );
+    check_invalid(
+        MlpConfig {
+            beta: f64::INFINITY,
+            ..base.clone()
+        },
+        "beta",
+    );
+    check_invalid(
+        MlpConfig {
+            init_gain: f64::NAN,
+            ..base.clone()
+        },
+        "init_gain",
+    );
+    check_invalid(
+        MlpConfig {
+            init_gain: 0.0,
+            ..base
+        },
+        "init_gain",
+    );
 }
 
 #[test]
@@ -42,15 +102,25 @@ fn default_config_is_paper_b_network() {
     let n_plastic: usize = net.weights().iter().map(|w| w.len()).sum();
     assert_eq!(n_plastic, 178_670); // Digest §1.2: 178,670 plastic weights.
     // Xavier-uniform bounds per layer, digest §1.2: 0.0793, 0.1414, 0.1615, 0.1879, 0.2265.
-    for (w, bound) in net.weights().iter().zip([0.0793, 0.1414, 0.1615, 0.1879, 0.2265]) {
+    for (w, bound) in net
+        .weights()
+        .iter()
+        .zip([0.0793, 0.1414, 0.1615, 0.1879, 0.2265])
+    {
         let max = w.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        assert!(f64::from(max) <= bound + 5e-5 && f64::from(max) > 0.9 * bound, "max {max} vs bound {bound}");
+        assert!(
+            f64::from(max) <= bound + 5e-5 && f64::from(max) > 0.9 * bound,
+            "max {max} vs bound {bound}"
+        );
     }
 }
 
 #[test]
 fn same_seed_same_weights() {
-    let config = MlpConfig { sizes: vec![5, 4, 3], ..MlpConfig::default() };
+    let config = MlpConfig {
+        sizes: vec![5, 4, 3],
+        ..MlpConfig::default()
+    };
     let a = Mlp::<f32>::new(&config, &mut stream(9, Stream::Init)).unwrap();
     let b = Mlp::<f32>::new(&config, &mut stream(9, Stream::Init)).unwrap();
     assert_eq!(a, b);
@@ -72,7 +142,13 @@ fn forward_matches_the_direct_formula() {
         }
         y = if idx + 1 < net.n_layers() {
             // Eq. 13, with PyTorch's threshold.
-            z.map(|v: f64| if beta * v > 20.0 { v } else { (1.0 + (beta * v).exp()).ln() / beta })
+            z.map(|v: f64| {
+                if beta * v > 20.0 {
+                    v
+                } else {
+                    (1.0 + (beta * v).exp()).ln() / beta
+                }
+            })
         } else {
             let max = z.max();
             let e = z.map(|v| (v - max).exp());
@@ -89,17 +165,32 @@ fn forward_matches_the_direct_formula() {
 fn forward_rejects_wrong_input_length_and_foreign_state() {
     let net = net_f64(&[5, 4, 3], 1);
     let mut state = net.new_state();
-    assert!(matches!(net.forward(&mut state, &[0.0; 4]), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        net.forward(&mut state, &[0.0; 4]),
+        Err(Error::ShapeMismatch { .. })
+    ));
     let other = net_f64(&[5, 6, 3], 1);
-    assert!(matches!(other.forward(&mut state, &[0.0; 5]), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        other.forward(&mut state, &[0.0; 5]),
+        Err(Error::ShapeMismatch { .. })
+    ));
 }
 
 #[test]
 fn weight_accessors_check_layers_and_shapes() {
     let mut net = net_f64(&[5, 4, 3], 1);
-    assert!(matches!(net.weight(0), Err(Error::LayerOutOfRange { layer: 0, max: 2 })));
-    assert!(matches!(net.weight(3), Err(Error::LayerOutOfRange { layer: 3, max: 2 })));
-    assert!(matches!(net.set_weight(2, linalg::Matrix::zeros(4, 3)), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        net.weight(0),
+        Err(Error::LayerOutOfRange { layer: 0, max: 2 })
+    ));
+    assert!(matches!(
+        net.weight(3),
+        Err(Error::LayerOutOfRange { layer: 3, max: 2 })
+    ));
+    assert!(matches!(
+        net.set_weight(2, linalg::Matrix::zeros(4, 3)),
+        Err(Error::ShapeMismatch { .. })
+    ));
     assert!(net.weight_entries_mut(2).unwrap().len() == 12);
 }
 

@@ -29,12 +29,26 @@ fn hidden_and_input_errors_follow_eqs_3_and_24() {
             x.iter().map(|&xi| 1.0 - (-beta * xi).exp()).collect()
         } else {
             // σ′(z) = sigmoid(βz), the closed form of 1 − exp(−β y) for softplus.
-            state.pre_activation(layer).iter().map(|&z| 1.0 / (1.0 + (-beta * z).exp())).collect()
+            state
+                .pre_activation(layer)
+                .iter()
+                .map(|&z| 1.0 / (1.0 + (-beta * z).exp()))
+                .collect()
         };
-        for (idx, (&got, (&b, &d))) in state.error(layer).unwrap().iter().zip(back.iter().zip(&derivative)).enumerate() {
+        for (idx, (&got, (&b, &d))) in state
+            .error(layer)
+            .unwrap()
+            .iter()
+            .zip(back.iter().zip(&derivative))
+            .enumerate()
+        {
             assert_close(got, b * d, tol::EXACT);
             if layer == 0 && idx == 0 {
-                assert_eq!(got.abs().to_bits(), 0, "background pixel must give e₀ = 0 (of either sign)");
+                assert_eq!(
+                    got.abs().to_bits(),
+                    0,
+                    "background pixel must give e₀ = 0 (of either sign)"
+                );
             }
         }
     }
@@ -45,16 +59,32 @@ fn projection_checks_order_shape_and_source() {
     let net = net_f64(&[5, 4, 3], 5);
     let mut state = net.new_state();
     let w2 = net.weight(2).unwrap().clone();
-    assert!(matches!(state.project_error(1, 2, &w2), Err(Error::NoForwardPass)));
+    assert!(matches!(
+        state.project_error(1, 2, &w2),
+        Err(Error::NoForwardPass)
+    ));
     net.forward(&mut state, &input_f64(5, 5)).unwrap();
-    assert!(matches!(state.project_error(1, 2, &w2), Err(Error::MissingError { error_layer: 2, .. })));
+    assert!(matches!(
+        state.project_error(1, 2, &w2),
+        Err(Error::MissingError { error_layer: 2, .. })
+    ));
     state.set_output_error(0).unwrap();
-    assert!(matches!(state.project_error(2, 2, &w2), Err(Error::LayerOutOfRange { .. })));
-    assert!(matches!(state.project_error(1, 3, &w2), Err(Error::LayerOutOfRange { .. })));
+    assert!(matches!(
+        state.project_error(2, 2, &w2),
+        Err(Error::LayerOutOfRange { .. })
+    ));
+    assert!(matches!(
+        state.project_error(1, 3, &w2),
+        Err(Error::LayerOutOfRange { .. })
+    ));
     let wrong = linalg::Matrix::zeros(4, 3);
     assert!(matches!(
         state.project_error(1, 2, &wrong),
-        Err(Error::ShapeMismatch { expected: (3, 4), got: (4, 3), .. })
+        Err(Error::ShapeMismatch {
+            expected: (3, 4),
+            got: (4, 3),
+            ..
+        })
     ));
     state.project_error(1, 2, &w2).unwrap();
     assert!(state.error(1).is_some());
@@ -66,8 +96,17 @@ fn labels_out_of_range_are_errors() {
     let net = net_f64(&[5, 4, 3], 6);
     let mut state = net.new_state();
     net.forward(&mut state, &input_f64(5, 6)).unwrap();
-    assert!(matches!(state.set_output_error(3), Err(Error::LabelOutOfRange { label: 3, n_classes: 3 })));
-    assert!(matches!(state.cross_entropy(7), Err(Error::LabelOutOfRange { .. })));
+    assert!(matches!(
+        state.set_output_error(3),
+        Err(Error::LabelOutOfRange {
+            label: 3,
+            n_classes: 3
+        })
+    ));
+    assert!(matches!(
+        state.cross_entropy(7),
+        Err(Error::LabelOutOfRange { .. })
+    ));
 }
 
 #[test]

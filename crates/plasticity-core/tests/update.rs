@@ -7,7 +7,9 @@ use linalg::{
     rng::{Stream, for_item, stream},
     testing::{assert_close, tol},
 };
-use plasticity_core::{Deltas, Error, HiddenActivation, Mlp, MlpConfig, N_TERMS, Rule, RuleSet, State, Term};
+use plasticity_core::{
+    Deltas, Error, HiddenActivation, Mlp, MlpConfig, N_TERMS, Rule, RuleSet, State, Term,
+};
 use rand::Rng as _;
 
 use crate::{col, forward_with_backprop_errors, input_f64, net_f64};
@@ -29,10 +31,17 @@ fn dense_term(term: Term, w: &Matrix<f64>, state: &State<f64>, layer: usize) -> 
         Term::ScaledPseudoGradient => -(&e * ones.transpose() * &y * yp.transpose()),
         Term::ProjectedPostPreError => -(&y * y.transpose() * w * &ep * ep.transpose()),
         Term::ProjectedErrorActivation => -(&e * y.transpose() * w * &ep * yp.transpose()),
-        Term::ProjectedActivationError => -(&y * yp.transpose() * w.transpose() * &e * ep.transpose()),
+        Term::ProjectedActivationError => {
+            -(&y * yp.transpose() * w.transpose() * &e * ep.transpose())
+        }
         Term::Oja => &y * yp.transpose() - &y * y.transpose() * w,
     };
-    assert_eq!(f.shape(), w.shape(), "F{} of layer {layer} has the wrong shape", term.index());
+    assert_eq!(
+        f.shape(),
+        w.shape(),
+        "F{} of layer {layer} has the wrong shape",
+        term.index()
+    );
     f
 }
 
@@ -40,7 +49,10 @@ fn dense_term(term: Term, w: &Matrix<f64>, state: &State<f64>, layer: usize) -> 
 fn assert_matrices_close(got: &Matrix<f64>, expected: &Matrix<f64>, what: &str) {
     assert_eq!(got.shape(), expected.shape(), "{what}: shape");
     for (idx, (a, b)) in got.iter().zip(expected.iter()).enumerate() {
-        assert!(tol::EXACT.accepts(*a, *b), "{what}: entry {idx}: {a:e} vs {b:e}");
+        assert!(
+            tol::EXACT.accepts(*a, *b),
+            "{what}: entry {idx}: {a:e} vs {b:e}"
+        );
     }
 }
 
@@ -54,9 +66,11 @@ fn check_rule(sizes: &[usize], rule: Rule, seed: u64) {
     let expected: Vec<Matrix<f64>> = (1..=net.n_layers())
         .map(|layer| {
             let w = net.weight(layer).unwrap();
-            Term::ALL.into_iter().fold(Matrix::zeros(w.nrows(), w.ncols()), |acc, term| {
-                acc + dense_term(term, w, &state, layer) * rule.coefficient(term)
-            })
+            Term::ALL
+                .into_iter()
+                .fold(Matrix::zeros(w.nrows(), w.ncols()), |acc, term| {
+                    acc + dense_term(term, w, &state, layer) * rule.coefficient(term)
+                })
         })
         .collect();
     let rules = RuleSet::from(rule);
@@ -64,18 +78,31 @@ fn check_rule(sizes: &[usize], rule: Rule, seed: u64) {
     let mut fused = net.clone();
     fused.apply_rules(&mut state, &rules).unwrap();
     let mut deltas = Deltas::zeros_like(&net);
-    net.accumulate_rules(&mut state, &rules, 1.0, &mut deltas).unwrap();
+    net.accumulate_rules(&mut state, &rules, 1.0, &mut deltas)
+        .unwrap();
     for layer in 1..=net.n_layers() {
         let delta = fused.weight(layer).unwrap() - net.weight(layer).unwrap();
-        assert_matrices_close(&delta, &expected[layer - 1], &format!("fused, layer {layer}, {rule:?}"));
-        assert_matrices_close(&deltas.matrices()[layer - 1], &expected[layer - 1], &format!("accumulated, layer {layer}"));
+        assert_matrices_close(
+            &delta,
+            &expected[layer - 1],
+            &format!("fused, layer {layer}, {rule:?}"),
+        );
+        assert_matrices_close(
+            &deltas.matrices()[layer - 1],
+            &expected[layer - 1],
+            &format!("accumulated, layer {layer}"),
+        );
     }
 }
 
 #[test]
 fn every_term_alone_matches_its_dense_formula_in_every_layer() {
     for term in Term::ALL {
-        for (seed, sizes) in [(1, vec![5, 4, 3, 2]), (2, vec![3, 6, 4]), (3, vec![9, 9, 5, 3])] {
+        for (seed, sizes) in [
+            (1, vec![5, 4, 3, 2]),
+            (2, vec![3, 6, 4]),
+            (3, vec![9, 9, 5, 3]),
+        ] {
             check_rule(&sizes, Rule::default().with(term, 0.3), seed);
         }
     }
@@ -86,7 +113,9 @@ fn all_ten_terms_together_match_the_dense_sum() {
     for seed in 0..3u64 {
         let mut rng = for_item(seed, Stream::Noise, 1);
         let mut theta = [0.0; N_TERMS];
-        theta.iter_mut().for_each(|t| *t = rng.random::<f64>() - 0.5);
+        theta
+            .iter_mut()
+            .for_each(|t| *t = rng.random::<f64>() - 0.5);
         check_rule(&[6, 5, 4, 3], Rule { theta }, seed);
     }
 }
@@ -106,9 +135,14 @@ fn zero_rule_leaves_weights_bitwise_unchanged() {
     net.set_weight(1, w1).unwrap();
     let before = net.clone();
     let mut state = forward_with_backprop_errors(&net, &input_f64(5, 8), 1);
-    net.apply_rules(&mut state, &RuleSet::from(Rule::default())).unwrap();
+    net.apply_rules(&mut state, &RuleSet::from(Rule::default()))
+        .unwrap();
     for (a, b) in net.weights().iter().zip(before.weights()) {
-        assert!(a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()));
+        assert!(
+            a.iter()
+                .zip(b.iter())
+                .all(|(x, y)| x.to_bits() == y.to_bits())
+        );
     }
 }
 
@@ -117,7 +151,11 @@ fn per_layer_rules_touch_only_their_layer() {
     let mut net = net_f64(&[5, 4, 3], 9);
     let before = net.clone();
     let mut state = forward_with_backprop_errors(&net, &input_f64(5, 9), 1);
-    net.apply_rules(&mut state, &RuleSet::PerLayer(vec![Rule::default(), Rule::oja(0.1, 0.1)])).unwrap();
+    net.apply_rules(
+        &mut state,
+        &RuleSet::PerLayer(vec![Rule::default(), Rule::oja(0.1, 0.1)]),
+    )
+    .unwrap();
     assert_eq!(net.weight(1).unwrap(), before.weight(1).unwrap());
     assert_ne!(net.weight(2).unwrap(), before.weight(2).unwrap());
 }
@@ -132,12 +170,22 @@ fn a_term_needing_e0_without_it_is_an_error_and_changes_nothing() {
     let w2 = net.weight(2).unwrap().clone();
     state.project_error(1, 2, &w2).unwrap();
     // eHebb in layer 1 reads e₀, which nobody computed.
-    let err = net.apply_rules(&mut state, &RuleSet::from(Rule::ehebb(0.1, -0.1))).unwrap_err();
-    assert_eq!(err, Error::MissingError { error_layer: 0, layer: 1, term: 2 });
+    let err = net
+        .apply_rules(&mut state, &RuleSet::from(Rule::ehebb(0.1, -0.1)))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::MissingError {
+            error_layer: 0,
+            layer: 1,
+            term: 2
+        }
+    );
     assert!(err.to_string().contains("Eq. 24"));
     assert_eq!(net, before);
     // A rule that needs no e₀ runs.
-    net.apply_rules(&mut state, &RuleSet::from(Rule::oja(0.1, 0.1))).unwrap();
+    net.apply_rules(&mut state, &RuleSet::from(Rule::oja(0.1, 0.1)))
+        .unwrap();
 }
 
 #[test]
@@ -146,7 +194,10 @@ fn nan_coefficient_is_an_error_and_changes_nothing() {
     let before = net.clone();
     let mut state = forward_with_backprop_errors(&net, &input_f64(5, 11), 0);
     let rules = RuleSet::from(Rule::oja(0.1, f64::NAN));
-    assert_eq!(net.apply_rules(&mut state, &rules), Err(Error::NonFiniteTheta { layer: 1, term: 9 }));
+    assert_eq!(
+        net.apply_rules(&mut state, &rules),
+        Err(Error::NonFiniteTheta { layer: 1, term: 9 })
+    );
     assert_eq!(net, before);
 }
 
@@ -154,7 +205,10 @@ fn nan_coefficient_is_an_error_and_changes_nothing() {
 fn applying_before_a_forward_pass_is_an_error() {
     let mut net = net_f64(&[5, 4, 3], 12);
     let mut state = net.new_state();
-    assert_eq!(net.apply_rules(&mut state, &RuleSet::from(Rule::oja(0.1, 0.1))), Err(Error::NoForwardPass));
+    assert_eq!(
+        net.apply_rules(&mut state, &RuleSet::from(Rule::oja(0.1, 0.1))),
+        Err(Error::NoForwardPass)
+    );
 }
 
 /// Oja's subspace rule alone on a linear layer converges to the principal subspace of its input
@@ -176,11 +230,16 @@ fn oja_alone_finds_the_principal_subspace_of_a_linear_layer() {
     let scales = [3.0, 2.5, 1.0, 0.7, 0.5, 0.3];
     let samples: Vec<Vector<f64>> = (0..20_000)
         .map(|_| {
-            let coords = Vector::from_fn(dim, |i, _| scales[i] * (rng.random::<f64>() * 2.0 - 1.0) * 3f64.sqrt());
+            let coords = Vector::from_fn(dim, |i, _| {
+                scales[i] * (rng.random::<f64>() * 2.0 - 1.0) * 3f64.sqrt()
+            });
             &basis * coords
         })
         .collect();
-    let rules = RuleSet::PerLayer(vec![Rule::default().with(Term::Oja, 0.002), Rule::default()]);
+    let rules = RuleSet::PerLayer(vec![
+        Rule::default().with(Term::Oja, 0.002),
+        Rule::default(),
+    ]);
     let mut state = net.new_state();
     for x in &samples {
         net.forward(&mut state, x.as_slice()).unwrap();
@@ -191,7 +250,10 @@ fn oja_alone_finds_the_principal_subspace_of_a_linear_layer() {
         second_moment += x * x.transpose();
     }
     let (values, vectors) = symmetric_eigen(&(second_moment / samples.len() as f64));
-    assert!(values[dim - 2] > 2.0 * values[dim - 3], "the test input needs an eigengap");
+    assert!(
+        values[dim - 2] > 2.0 * values[dim - 3],
+        "the test input needs an eigengap"
+    );
     let w = net.weight(1).unwrap();
     let gram = w * w.transpose();
     for (a, b) in gram.iter().zip(Matrix::<f64>::identity(k, k).iter()) {

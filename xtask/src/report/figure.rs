@@ -120,6 +120,11 @@ impl LineChart {
         }
         if let Some((lo, hi)) = self.y_range {
             (y_min, y_max) = (lo, hi);
+        } else if self.log_y {
+            if y_min <= 0.0 {
+                bail!("chart '{}' has non-positive values on a log axis", self.title);
+            }
+            (y_min, y_max) = (y_min / 1.25, y_max * 1.25);
         } else {
             let pad = ((y_max - y_min) * 0.05).max(1e-9);
             (y_min, y_max) = (y_min - pad, y_max + pad);

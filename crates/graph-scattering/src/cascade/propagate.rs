@@ -93,6 +93,7 @@ pub(super) fn propagate(
     for (e, &lambda) in values.iter().enumerate() {
         bank.responses(lambda, &mut responses[e * n_filters..(e + 1) * n_filters]);
     }
+    // Deviation: rounding-level responses (≤ 1e-20) are exactly 0, so dead filters are skipped.
     for response in responses.iter_mut() {
         if response.abs() <= DEAD_RESPONSE {
             *response = 0.0;
@@ -129,9 +130,12 @@ pub(super) fn propagate(
             back[e * n + k] = up;
         }
     }
-    let mut order_offsets = [0; MAX_ORDER + 2];
-    for order in 1..order_offsets.len() {
-        order_offsets[order] = order_offsets[order - 1] + n_filters.pow(order as u32 - 1);
+    // order_offsets[l] = Σ_{k<l} M^k for l ≤ max_order (validated not to overflow by `new`).
+    let mut order_offsets = [0; MAX_ORDER + 1];
+    let mut power: usize = 1;
+    for order in 1..=config.max_order {
+        order_offsets[order] = order_offsets[order - 1] + power;
+        power = power.saturating_mul(n_filters);
     }
 
     // Order 0: pool the raw channels; the non-zero ones become the first columns.

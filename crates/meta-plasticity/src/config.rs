@@ -1,0 +1,257 @@
+//! Configuration of meta-training: rule family, episodes, the meta-optimiser and the seed.
+
+use serde::{Deserialize, Serialize};
+
+use feedback_alignment::FeedbackKind;
+use plasticity_core::{MlpConfig, N_TERMS, Term};
+
+use crate::{Error, Result};
+
+/// Which terms `F_r` are plastic, i.e. which θ_r are meta-learned [B §Methods, Eqs. 7–10].
+///
+/// Every term of the family gets a tangent and a meta-gradient, also while its θ_r is 0.
+///
+/// # Example
+/// ```
+/// use meta_plasticity::RuleFamily;
+/// use plasticity_core::Term;
+/// assert_eq!(RuleFamily::Bio.terms(), vec![Term::PseudoGradient, Term::ErrorHebb, Term::Oja]);
+/// assert_eq!(RuleFamily::Pool.terms().len(), 10);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RuleFamily {
+    /// `θ₀ F⁰` alone: the FA and BP baselines [B §Results, Fig. 3].
+    PseudoGradient,
+    /// `F^eHebb = θ₀ F⁰ + θ₂ F²` [B §Methods, Eq. 8].
+    EHebb,
+    /// `F^Oja = θ₀ F⁰ + θ₉ F⁹` [B §Methods, Eq. 10].
+    Oja,
+    /// `F^bio = θ₀ F⁰ + θ₂ F² + θ₉ F⁹` [B §Methods, Eq. 7].
+    Bio,
+    /// All ten terms `F⁰ … F⁹` [B §Methods, Eqs. 14–23].
+    Pool,
+    /// Any other set of terms (distinct, non-empty).
+    Custom(Vec<Term>),
+}
+
+impl RuleFamily {
+    /// The plastic terms in index order.
+    pub fn terms(&self) -> Vec<Term> {
+        let mut terms = match self {
+            RuleFamily::PseudoGradient => vec![Term::PseudoGradient],
+            RuleFamily::EHebb => vec![Term::PseudoGradient, Term::ErrorHebb],
+            RuleFamily::Oja => vec![Term::PseudoGradient, Term::Oja],
+            RuleFamily::Bio => vec![Term::PseudoGradient, Term::ErrorHebb, Term::Oja],
+            RuleFamily::Pool => Term::ALL.to_vec(),
+            RuleFamily::Custom(terms) => terms.clone(),
+        };
+        terms.sort_by_key(|term| term.index());
+        terms
+    }
+
+    fn validate(&self) -> Result<()> {
+        let terms = self.terms();
+        if terms.is_empty() {
+            return Err(Error::InvalidConfig { field: "rule", reason: "no plastic terms".to_string() });
+        }
+        if terms.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(Error::InvalidConfig { field: "rule", reason: format!("duplicate terms in {terms:?}") });
+        }
+        Ok(())
+    }
+}
+
+/// How a 5-way task is drawn from the image pool [B §Methods; digest §1.1].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeConfig {
+    /// Classes per task `M`. Paper B: 5 [B §Methods].
+    pub n_ways: usize,
+    /// Training images per class `K`, learned online in one shuffled pass. Paper B: 50.
+    pub n_train_per_class: usize,
+    /// Query images per class `Q`, scored once after the online pass. Paper B: 10.
+    pub n_query_per_class: usize,
+    /// `true` reproduces the original code's sampling: classes drawn *with* replacement and,
+    /// within a class, always the first `K` images for training and the next `Q` for the query
+    /// (pool order) [digest §1.1, §4 pitfalls 3–4]. `false` (default) draws distinct classes and
+    /// a fresh random `K + Q` images of each class every episode.
+    pub faithful: bool,
+    /// Classes reserved for meta-testing; meta-training episodes never use them. Paper B has
+    /// none (empty, the default) [digest §1.1].
+    pub held_out_classes: Vec<usize>,
+}
+
+impl Default for EpisodeConfig {
+    fn default() -> Self {
+        EpisodeConfig {
+            n_ways: 5,
+            n_train_per_class: 50,
+            n_query_per_class: 10,
+            faithful: false,
+            held_out_classes: Vec::new(),
+        }
+    }
+}
+
+/// Adam on Θ with an L1 penalty [B §Methods, "Meta-training"; digest §1.5].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetaOptimizerConfig {
+    /// Learning rate. Paper B: 1e-3.
+    pub lr: f64,
+    /// First-moment decay β₁. PyTorch default: 0.9.
+    pub beta1: f64,
+    /// Second-moment decay β₂. PyTorch default: 0.999.
+    pub beta2: f64,
+    /// Denominator offset ε. PyTorch default: 1e-8.
+    pub eps: f64,
+    /// L1 weight λ on `Σ_r |θ_r|` (all plastic terms, θ₀ included). 0 for the baselines
+    /// [digest §1.6].
+    pub l1: f64,
+}
+
+impl Default for MetaOptimizerConfig {
+    fn default() -> Self {
+        MetaOptimizerConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, l1: 0.0 }
+    }
+}
+
+/// Everything that defines a meta-training run. Two runs with equal configs (and equal pools)
+/// produce bit-identical Θ trajectories.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetaConfig {
+    /// The network, re-initialised (Xavier-uniform) every episode. Paper B:
+    /// 784-170-130-100-70-47, β = 10, 47 output units even for 5-way tasks [B §Methods].
+    pub mlp: MlpConfig,
+    /// Teaching signal of the inner loop: [`FeedbackKind::Fixed`] (FA, a fresh Xavier-uniform
+    /// `B` per episode) or [`FeedbackKind::Backprop`] (`B = Wᵀ`). Other kinds are refused.
+    pub feedback: FeedbackKind,
+    /// The plastic terms.
+    pub rule: RuleFamily,
+    /// θ₀ at the start of meta-training; all other θ_r start at 0. Paper B: 1e-3 [B §Methods].
+    pub theta0_init: f64,
+    /// Episode sampling.
+    pub episode: EpisodeConfig,
+    /// The meta-optimiser.
+    pub optimizer: MetaOptimizerConfig,
+    /// Number of meta-training episodes. Paper B: 600 [B §Results, Figs. 3–4].
+    pub n_episodes: usize,
+    /// Master seed; every random draw of episode `i` is a pure function of `(seed, i)`.
+    pub seed: u64,
+    /// Compute the alignment angles and E_W per episode (a few extra query passes).
+    pub diagnostics: bool,
+}
+
+impl Default for MetaConfig {
+    fn default() -> Self {
+        MetaConfig::paper(RuleFamily::PseudoGradient, FeedbackKind::Fixed)
+    }
+}
+
+impl MetaConfig {
+    /// Paper B's setting for one rule family and feedback: λ = 0, except λ = 1.5 for
+    /// [`RuleFamily::Pool`] [digest §1.6].
+    ///
+    /// # Example
+    /// ```
+    /// use feedback_alignment::FeedbackKind;
+    /// use meta_plasticity::{MetaConfig, RuleFamily};
+    /// let config = MetaConfig::paper(RuleFamily::Pool, FeedbackKind::Fixed);
+    /// assert_eq!((config.optimizer.l1, config.n_episodes), (1.5, 600));
+    /// assert!(config.validate().is_ok());
+    /// ```
+    pub fn paper(rule: RuleFamily, feedback: FeedbackKind) -> Self {
+        // Deviation: paper B does not state λ; the original code used 1.5 (Nov 2022 – Mar 2023)
+        // and 2.1 (one commit before release) for the pool run (docs/deviations.md).
+        let l1 = if rule == RuleFamily::Pool { 1.5 } else { 0.0 };
+        MetaConfig {
+            mlp: MlpConfig::default(),
+            feedback,
+            rule,
+            theta0_init: 1e-3,
+            episode: EpisodeConfig::default(),
+            optimizer: MetaOptimizerConfig { l1, ..MetaOptimizerConfig::default() },
+            n_episodes: 600,
+            seed: 0,
+            diagnostics: true,
+        }
+    }
+
+    /// Checks every field; the trainer relies on it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the field, or [`Error::Core`] for a bad network config.
+    pub fn validate(&self) -> Result<()> {
+        self.mlp.validate()?;
+        if !matches!(self.feedback, FeedbackKind::Fixed | FeedbackKind::Backprop) {
+            return Err(Error::InvalidConfig {
+                field: "feedback",
+                reason: format!("{:?} is not supported by the meta-gradient (use Fixed or Backprop)", self.feedback),
+            });
+        }
+        self.rule.validate()?;
+        if !self.theta0_init.is_finite() {
+            return Err(Error::InvalidConfig { field: "theta0_init", reason: "must be finite".to_string() });
+        }
+        let episode = &self.episode;
+        for (field, value) in [
+            ("episode.n_ways", episode.n_ways),
+            ("episode.n_train_per_class", episode.n_train_per_class),
+            ("episode.n_query_per_class", episode.n_query_per_class),
+        ] {
+            if value == 0 {
+                return Err(Error::InvalidConfig { field, reason: "must be at least 1".to_string() });
+            }
+        }
+        let n_outputs = *self.mlp.sizes.last().expect("validated: at least two widths");
+        if let Some(&class) = episode.held_out_classes.iter().find(|&&c| c >= n_outputs) {
+            return Err(Error::InvalidConfig {
+                field: "episode.held_out_classes",
+                reason: format!("class {class} has no output unit ({n_outputs} outputs)"),
+            });
+        }
+        let opt = &self.optimizer;
+        let in_unit = |v: f64| (0.0..1.0).contains(&v);
+        if !(opt.lr.is_finite() && opt.lr > 0.0) {
+            return Err(Error::InvalidConfig { field: "optimizer.lr", reason: format!("must be > 0, got {}", opt.lr) });
+        }
+        if !in_unit(opt.beta1) || !in_unit(opt.beta2) {
+            return Err(Error::InvalidConfig {
+                field: "optimizer.beta",
+                reason: format!("β₁ and β₂ must lie in [0, 1), got {} and {}", opt.beta1, opt.beta2),
+            });
+        }
+        if !(opt.eps.is_finite() && opt.eps > 0.0) {
+            return Err(Error::InvalidConfig { field: "optimizer.eps", reason: format!("must be > 0, got {}", opt.eps) });
+        }
+        if !(opt.l1.is_finite() && opt.l1 >= 0.0) {
+            return Err(Error::InvalidConfig { field: "optimizer.l1", reason: format!("must be ≥ 0, got {}", opt.l1) });
+        }
+        Ok(())
+    }
+
+    /// The initial Θ: `θ₀ = theta0_init` if F⁰ is plastic, every other θ_r = 0.
+    pub fn initial_theta(&self) -> [f64; N_TERMS] {
+        let mut theta = [0.0; N_TERMS];
+        if self.rule.terms().contains(&Term::PseudoGradient) {
+            theta[Term::PseudoGradient.index()] = self.theta0_init;
+        }
+        theta
+    }
+
+    /// A 64-bit fingerprint of the whole config (FNV-1a over its `Debug` form, which prints
+    /// every field and every float exactly). Checkpoints carry it so that a state is never
+    /// resumed under another config.
+    ///
+    /// # Example
+    /// ```
+    /// use meta_plasticity::MetaConfig;
+    /// let a = MetaConfig::default();
+    /// let b = MetaConfig { seed: 1, ..MetaConfig::default() };
+    /// assert_eq!(a.fingerprint(), MetaConfig::default().fingerprint());
+    /// assert_ne!(a.fingerprint(), b.fingerprint());
+    /// ```
+    pub fn fingerprint(&self) -> u64 {
+        const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        format!("{self:?}").bytes().fold(OFFSET, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(PRIME))
+    }
+}

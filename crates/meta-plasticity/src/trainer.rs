@@ -1,0 +1,383 @@
+//! The meta-training loop: episodes, Adam + L1 on Θ, per-episode statistics and checkpoints.
+
+use std::ops::ControlFlow;
+
+use serde::{Deserialize, Serialize};
+
+use feedback_alignment::{Feedback, FeedbackKind, alignment_angles, orthonormality_errors};
+use linalg::{
+    Float,
+    rng::{Stream, for_item},
+};
+use plasticity_core::{Mlp, N_TERMS};
+
+use crate::{
+    Adam, Error, ImagePool, InnerLoop, MetaConfig, Pathway, Phase, Result, eligible_classes, meta_gradient,
+    sample_task,
+};
+
+/// Item offset of meta-test episodes in the per-episode RNG streams, so that meta-test episode
+/// `i` never shares a draw with meta-training episode `i`.
+const META_TEST_ITEM_OFFSET: u64 = 1 << 40;
+
+/// Version of the [`MetaState`] layout; bumped when its fields change.
+const STATE_VERSION: u32 = 1;
+
+/// What one episode produced, handed to the `on_episode` callback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeStats {
+    /// Episode index (0-based).
+    pub episode: usize,
+    /// Meta-training or meta-testing classes.
+    pub phase: PhaseTag,
+    /// The classes of the task, in draw order.
+    pub classes: Vec<usize>,
+    /// Query accuracy after the online pass [B §Results, Fig. 3a].
+    pub query_accuracy: f64,
+    /// Mean query cross-entropy after the online pass [B §Results, Fig. 3b].
+    pub query_loss: f64,
+    /// `query_loss + λ Σ_r |θ_r|` with the Θ of this episode.
+    pub meta_loss: f64,
+    /// The Θ the episode ran with (before its meta-update) [B §Results, Fig. 3c].
+    pub theta: [f64; N_TERMS],
+    /// `dL_query/dθ_r` (without the penalty); zeros when no gradient was asked for.
+    pub gradient: [f64; N_TERMS],
+    /// `α_ℓ` for ℓ = 0..=L in degrees on the query set after the online pass; `None` where a
+    /// mean error is zero; empty without diagnostics [B §Results, Fig. 4c; digest §1.7].
+    pub alignment_angles: Vec<Option<f64>>,
+    /// `E_W` per weight layer on the query set after the online pass; empty without
+    /// diagnostics [B §Results, Eqs. 11–12].
+    pub orthonormality: Vec<f64>,
+}
+
+/// [`Phase`] in a serialisable form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PhaseTag {
+    /// Meta-training classes.
+    MetaTrain,
+    /// Held-out classes.
+    MetaTest,
+}
+
+impl From<Phase> for PhaseTag {
+    fn from(phase: Phase) -> Self {
+        match phase {
+            Phase::MetaTrain => PhaseTag::MetaTrain,
+            Phase::MetaTest => PhaseTag::MetaTest,
+        }
+    }
+}
+
+/// Everything a meta-training run needs to continue bit-identically, for checkpoints (xtask
+/// writes it with bincode).
+///
+/// No RNG positions are stored because none exist between episodes: every random draw of
+/// episode `i` (task, shuffle, `W`, `B`) comes from generators derived from `(seed, i)` alone
+/// (`linalg::rng::for_item`), so `next_episode` is the whole random state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetaState {
+    /// Layout version of this struct.
+    pub version: u32,
+    /// [`MetaConfig::fingerprint`] of the run's config.
+    pub config_fingerprint: u64,
+    /// The next episode to run (= episodes completed).
+    pub next_episode: usize,
+    /// Θ.
+    pub theta: [f64; N_TERMS],
+    /// Adam's moments and step count.
+    pub adam: Adam,
+}
+
+/// Meta-trains Θ one episode at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetaTrainer {
+    config: MetaConfig,
+    fingerprint: u64,
+    plastic: [bool; N_TERMS],
+    theta: [f64; N_TERMS],
+    adam: Adam,
+    next_episode: usize,
+}
+
+impl MetaTrainer {
+    /// A trainer at episode 0 with θ₀ = `config.theta0_init` and every other θ_r = 0.
+    ///
+    /// # Errors
+    /// As [`MetaConfig::validate`].
+    pub fn new(config: MetaConfig) -> Result<Self> {
+        config.validate()?;
+        let theta = config.initial_theta();
+        Ok(MetaTrainer {
+            fingerprint: config.fingerprint(),
+            plastic: plastic_mask(&config),
+            config,
+            theta,
+            adam: Adam::default(),
+            next_episode: 0,
+        })
+    }
+
+    /// Resumes from a checkpoint state.
+    ///
+    /// # Errors
+    /// As [`MetaConfig::validate`]; [`Error::StateMismatch`] if the state was written under
+    /// another config (fingerprint), has another layout version, is past the config's last
+    /// episode, or holds a non-finite θ or a non-zero θ_r for a term that is not plastic.
+    ///
+    /// # Example
+    /// ```
+    /// use meta_plasticity::{MetaConfig, MetaTrainer};
+    /// let trainer = MetaTrainer::new(MetaConfig::default()).unwrap();
+    /// let state = trainer.state();
+    /// assert!(MetaTrainer::from_state(MetaConfig::default(), state.clone()).is_ok());
+    /// let other = MetaConfig { seed: 9, ..MetaConfig::default() };
+    /// assert!(MetaTrainer::from_state(other, state).is_err());
+    /// ```
+    pub fn from_state(config: MetaConfig, state: MetaState) -> Result<Self> {
+        let mut trainer = MetaTrainer::new(config)?;
+        let refuse = |reason: String| Err(Error::StateMismatch { reason });
+        if state.version != STATE_VERSION {
+            return refuse(format!("layout version {} (this build reads {STATE_VERSION})", state.version));
+        }
+        if state.config_fingerprint != trainer.fingerprint {
+            return refuse(format!(
+                "written under config {:016x}, resumed with config {:016x}",
+                state.config_fingerprint, trainer.fingerprint
+            ));
+        }
+        if state.next_episode > trainer.config.n_episodes {
+            return refuse(format!(
+                "next episode {} is past the config's {} episodes",
+                state.next_episode, trainer.config.n_episodes
+            ));
+        }
+        let values = state.theta.iter().chain(&state.adam.m).chain(&state.adam.v);
+        if values.clone().any(|v| !v.is_finite()) {
+            return refuse("non-finite Θ or Adam moment".to_string());
+        }
+        if let Some(r) = (0..N_TERMS).find(|&r| !trainer.plastic[r] && state.theta[r] != 0.0) {
+            return refuse(format!("θ{r} = {} but F{r} is not plastic in this config", state.theta[r]));
+        }
+        trainer.theta = state.theta;
+        trainer.adam = state.adam;
+        trainer.next_episode = state.next_episode;
+        Ok(trainer)
+    }
+
+    /// The checkpoint state after the episodes run so far.
+    pub fn state(&self) -> MetaState {
+        MetaState {
+            version: STATE_VERSION,
+            config_fingerprint: self.fingerprint,
+            next_episode: self.next_episode,
+            theta: self.theta,
+            adam: self.adam.clone(),
+        }
+    }
+
+    /// The config.
+    pub fn config(&self) -> &MetaConfig {
+        &self.config
+    }
+
+    /// The current Θ.
+    pub fn theta(&self) -> &[f64; N_TERMS] {
+        &self.theta
+    }
+
+    /// The next episode index (= episodes completed).
+    pub fn next_episode(&self) -> usize {
+        self.next_episode
+    }
+
+    /// Whether all `config.n_episodes` episodes have run.
+    pub fn is_done(&self) -> bool {
+        self.next_episode >= self.config.n_episodes
+    }
+
+    /// Runs episode `next_episode()` on meta-training classes and applies its meta-update to Θ.
+    /// On error nothing changes.
+    ///
+    /// # Errors
+    /// As [`run_episode`]; [`Error::NonFiniteTheta`] if the update made a θ_r non-finite.
+    pub fn step<T: Float>(&mut self, pool: &ImagePool) -> Result<EpisodeStats> {
+        let episode_idx = self.next_episode;
+        let stats = run_episode::<T>(&self.config, pool, &self.theta, episode_idx, Phase::MetaTrain, true)?;
+        let mut theta = self.theta;
+        let mut adam = self.adam.clone();
+        adam.step(&mut theta, &stats.gradient, &self.plastic, &self.config.optimizer);
+        if let Some(term) = theta.iter().position(|t| !t.is_finite()) {
+            return Err(Error::NonFiniteTheta { episode: episode_idx, term });
+        }
+        self.theta = theta;
+        self.adam = adam;
+        self.next_episode += 1;
+        Ok(stats)
+    }
+
+    /// Runs episodes until `config.n_episodes` or until `on_episode` breaks. The callback sees
+    /// the episode's statistics and the trainer after its meta-update (so it may checkpoint
+    /// [`MetaTrainer::state`]).
+    ///
+    /// # Errors
+    /// As [`MetaTrainer::step`].
+    pub fn run<T: Float>(
+        &mut self,
+        pool: &ImagePool,
+        mut on_episode: impl FnMut(&EpisodeStats, &MetaTrainer) -> ControlFlow<()>,
+    ) -> Result<()> {
+        while !self.is_done() {
+            let stats = self.step::<T>(pool)?;
+            if on_episode(&stats, self).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Meta-trains from scratch for `config.n_episodes` episodes (or until `on_episode` breaks)
+/// and returns the trainer.
+///
+/// # Errors
+/// As [`MetaTrainer::new`] and [`MetaTrainer::step`].
+pub fn train<T: Float>(
+    config: MetaConfig,
+    pool: &ImagePool,
+    mut on_episode: impl FnMut(&EpisodeStats) -> ControlFlow<()>,
+) -> Result<MetaTrainer> {
+    let mut trainer = MetaTrainer::new(config)?;
+    trainer.run::<T>(pool, |stats, _| on_episode(stats))?;
+    Ok(trainer)
+}
+
+/// One episode with fixed Θ: draws the task of episode `episode_idx` from the classes of
+/// `phase`, fresh Xavier-uniform `W` (and `B` for feedback alignment), learns the training
+/// images online, and scores the query images; with `with_gradient` also the exact
+/// `dL_query/dΘ` over the plastic terms (otherwise no tangents are carried).
+///
+/// All randomness comes from `linalg::rng::for_item(config.seed, stream, item)` with
+/// `item = episode_idx` (meta-test: offset by 2⁴⁰) and the streams `Episode` (meta-test:
+/// `Evaluation`) for the task and its shuffle, `Init` for `W`, `Feedback` for `B`.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] via the config; [`Error::Data`] if the pool's images do not have
+/// `n₀` pixels, a label has no output unit, or the phase has too few classes;
+/// [`Error::Diverged`] naming the episode and step.
+pub fn run_episode<T: Float>(
+    config: &MetaConfig,
+    pool: &ImagePool,
+    theta: &[f64; N_TERMS],
+    episode_idx: usize,
+    phase: Phase,
+    with_gradient: bool,
+) -> Result<EpisodeStats> {
+    config.validate()?;
+    let sizes = &config.mlp.sizes;
+    let n_outputs = *sizes.last().expect("validated: at least two widths");
+    if pool.n_pixels() != sizes[0] {
+        return Err(Error::Data {
+            reason: format!("images have {} pixels, the network {} inputs", pool.n_pixels(), sizes[0]),
+        });
+    }
+    if pool.n_classes() > n_outputs {
+        return Err(Error::Data {
+            reason: format!("label {} has no output unit ({n_outputs} outputs)", pool.n_classes() - 1),
+        });
+    }
+    let (item, task_stream) = match phase {
+        Phase::MetaTrain => (episode_idx as u64, Stream::Episode),
+        Phase::MetaTest => (episode_idx as u64 + META_TEST_ITEM_OFFSET, Stream::Evaluation),
+    };
+    let classes = eligible_classes(pool, &config.episode, phase)?;
+    let task = sample_task(pool, &classes, &config.episode, &mut for_item(config.seed, task_stream, item))?;
+    let net = Mlp::<T>::new(&config.mlp, &mut for_item(config.seed, Stream::Init, item))?;
+    let pathway = match config.feedback {
+        FeedbackKind::Fixed => {
+            let feedback = Feedback::<T>::new(FeedbackKind::Fixed, sizes, 1.0, &mut for_item(config.seed, Stream::Feedback, item))?;
+            Pathway::Fixed(feedback.matrices().to_vec())
+        }
+        _ => Pathway::Backprop,
+    };
+    let inner = InnerLoop { weights: net.weights().to_vec(), pathway, beta: config.mlp.beta };
+
+    let gather = |indices: &[usize]| -> Vec<T> {
+        indices.iter().flat_map(|&idx| pool.image(idx).iter().map(|&p| T::of_f64(f64::from(p)))).collect()
+    };
+    let n_pixels = pool.n_pixels();
+    let (train_inputs, query_inputs) = (gather(&task.train), gather(&task.query));
+    let train: Vec<(&[T], usize)> =
+        train_inputs.chunks_exact(n_pixels).zip(&task.train).map(|(x, &idx)| (x, pool.label(idx))).collect();
+    let query: Vec<(&[T], usize)> =
+        query_inputs.chunks_exact(n_pixels).zip(&task.query).map(|(x, &idx)| (x, pool.label(idx))).collect();
+
+    let terms = if with_gradient { config.rule.terms() } else { Vec::new() };
+    let mut theta_used = *theta;
+    let plastic = plastic_mask(config);
+    for r in 0..N_TERMS {
+        if !plastic[r] && theta[r] != 0.0 {
+            return Err(Error::InvalidConfig { field: "theta", reason: format!("θ{r} = {} but F{r} is not plastic", theta[r]) });
+        }
+        if !with_gradient && !plastic[r] {
+            theta_used[r] = 0.0;
+        }
+    }
+    let outcome = if with_gradient {
+        meta_gradient(&inner, &terms, &theta_used, &train, &query)
+    } else {
+        // Without tangents every non-zero θ must still be allowed: declare the plastic terms
+        // with zero-cost bookkeeping by passing them as terms only when needed.
+        meta_gradient_without_tangents(&inner, config, &theta_used, &train, &query)
+    }
+    .map_err(|err| err.at_episode(episode_idx))?;
+
+    let (alignment, orthonormality) = if config.diagnostics {
+        let adapted = Mlp::from_weights(outcome.weights.clone(), config.mlp.beta)?;
+        let mut feedback = match &inner.pathway {
+            Pathway::Fixed(matrices) => Feedback::from_matrices(FeedbackKind::Fixed, sizes, matrices.clone())?,
+            Pathway::Backprop => Feedback::backprop(sizes),
+        };
+        let angles = alignment_angles(&adapted, &mut feedback, query.iter().copied())?;
+        let e_w = orthonormality_errors(&adapted, query.iter().map(|&(x, _)| x))?;
+        (angles, e_w)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let penalty: f64 = (0..N_TERMS).filter(|&r| plastic[r]).map(|r| theta[r].abs()).sum::<f64>() * config.optimizer.l1;
+    Ok(EpisodeStats {
+        episode: episode_idx,
+        phase: phase.into(),
+        classes: task.classes,
+        query_accuracy: outcome.query_accuracy,
+        query_loss: outcome.query_loss,
+        meta_loss: outcome.query_loss + penalty,
+        theta: *theta,
+        gradient: outcome.gradient,
+        alignment_angles: alignment,
+        orthonormality,
+    })
+}
+
+/// The inner loop with no tangents: the rule's non-zero terms are passed as "plastic" terms
+/// (they must be listed for their θ to act), and the returned gradient is discarded.
+fn meta_gradient_without_tangents<T: Float>(
+    inner: &InnerLoop<T>,
+    config: &MetaConfig,
+    theta: &[f64; N_TERMS],
+    train: &[(&[T], usize)],
+    query: &[(&[T], usize)],
+) -> Result<crate::UnrollOutcome<T>> {
+    let _ = config;
+    let nonzero: Vec<_> = plasticity_core::Term::ALL.into_iter().filter(|t| theta[t.index()] != 0.0).collect();
+    let mut outcome = meta_gradient(inner, &nonzero, theta, train, query)?;
+    outcome.gradient = [0.0; N_TERMS];
+    Ok(outcome)
+}
+
+fn plastic_mask(config: &MetaConfig) -> [bool; N_TERMS] {
+    let mut mask = [false; N_TERMS];
+    for term in config.rule.terms() {
+        mask[term.index()] = true;
+    }
+    mask
+}
