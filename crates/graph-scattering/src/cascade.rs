@@ -87,7 +87,10 @@ impl ScatteringConfig {
 /// thousands of length-9 loops. Filters whose responses vanish on the whole spectrum of the graph
 /// (GSVAE's filter 12) and channels that are exactly zero (absent one-hot classes) never become
 /// columns: their features are exactly 0.
+///
+/// Deserialising re-validates through [`Scattering::new`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "ScatteringParts", try_from = "ScatteringParts")]
 pub struct Scattering {
     config: ScatteringConfig,
     bank: FilterBank,
@@ -356,6 +359,30 @@ impl Scattering {
                 Ok(out)
             })
             .collect()
+    }
+}
+
+/// The serialised form of a [`Scattering`].
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct ScatteringParts {
+    config: ScatteringConfig,
+    bank: FilterBank,
+}
+
+impl From<Scattering> for ScatteringParts {
+    fn from(scattering: Scattering) -> Self {
+        ScatteringParts {
+            config: scattering.config,
+            bank: scattering.bank,
+        }
+    }
+}
+
+impl TryFrom<ScatteringParts> for Scattering {
+    type Error = Error;
+
+    fn try_from(parts: ScatteringParts) -> Result<Self> {
+        Scattering::new(parts.config, parts.bank)
     }
 }
 

@@ -46,6 +46,7 @@ impl Default for DiffusionConfig {
 /// integer weights and no isolated node); at an isolated node it makes the walk stay put
 /// (`T_ii = 1`) where the literal formula is undefined.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "DiffusionConfig", try_from = "DiffusionConfig")]
 pub struct DiffusionBank {
     config: DiffusionConfig,
 }
@@ -118,5 +119,19 @@ impl DiffusionBank {
     /// The configuration.
     pub fn config(&self) -> &DiffusionConfig {
         &self.config
+    }
+}
+
+impl From<DiffusionBank> for DiffusionConfig {
+    fn from(bank: DiffusionBank) -> Self {
+        bank.config
+    }
+}
+
+impl TryFrom<DiffusionConfig> for DiffusionBank {
+    type Error = Error;
+
+    fn try_from(config: DiffusionConfig) -> Result<Self> {
+        DiffusionBank::new(config)
     }
 }

@@ -38,7 +38,11 @@ impl Default for HalfCosineConfig {
 /// largest training eigenvalue; on QM9 `γ = 2 = max spectrum`, so it is dead [C §2.3]. The shift
 /// is computed as `γ′ · (m − R + 1)/(M − R + 1)` (algebraically `(a/R)(m − R + 1)`), so filter
 /// `M` is exactly 0 at `λ = γ`, not 1e-32.
+///
+/// Serialised as its configuration and warp; deserialising re-validates through
+/// [`HalfCosineBank::new`] (derived quantities are recomputed, never trusted).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "HalfCosineParts", try_from = "HalfCosineParts")]
 pub struct HalfCosineBank {
     config: HalfCosineConfig,
     warp: SpectralWarp,
@@ -195,5 +199,29 @@ impl HalfCosineBank {
         let d = &self.config.coefficients;
         let tail: f64 = d.iter().skip(1).map(|v| v * v).sum();
         self.config.redundancy as f64 * (d[0] * d[0] + 0.5 * tail)
+    }
+}
+
+/// The serialised form of a [`HalfCosineBank`].
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct HalfCosineParts {
+    config: HalfCosineConfig,
+    warp: SpectralWarp,
+}
+
+impl From<HalfCosineBank> for HalfCosineParts {
+    fn from(bank: HalfCosineBank) -> Self {
+        HalfCosineParts {
+            config: bank.config,
+            warp: bank.warp,
+        }
+    }
+}
+
+impl TryFrom<HalfCosineParts> for HalfCosineBank {
+    type Error = Error;
+
+    fn try_from(parts: HalfCosineParts) -> Result<Self> {
+        HalfCosineBank::new(parts.config, parts.warp)
     }
 }

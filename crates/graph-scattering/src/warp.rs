@@ -38,7 +38,10 @@ impl Default for WarpConfig {
 /// jumps at interior ties, so ω would depend on the sign of eigensolver rounding. Merged, ω is
 /// continuous and monotone. On GSVAE's N = 600 QM9 subsets no knots tie (13.5 % zeros < 20 %
 /// spacing), so there the two agree.
+///
+/// Deserialising checks the knots (at least two, finite, strictly increasing `x`, equal lengths).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "WarpParts", try_from = "WarpParts")]
 pub struct SpectralWarp {
     knots_x: Vec<f64>,
     knots_y: Vec<f64>,
@@ -153,11 +156,7 @@ impl SpectralWarp {
     /// ```
     pub fn eval(&self, lambda: f64) -> f64 {
         let (x, y) = (&self.knots_x, &self.knots_y);
-        let n_knots = x.len();
-        if n_knots < 2 {
-            // Only reachable through a hand-edited serialised warp; `fit` guarantees 2 knots.
-            return y.first().copied().unwrap_or(f64::NAN);
-        }
+        let n_knots = x.len(); // ≥ 2: checked by `fit` and by deserialisation.
         // First knot with x ≥ λ (numpy's searchsorted, side = 'left'), clipped to [1, K − 1], as
         // in scipy's interp1d.
         let idx = x
@@ -182,5 +181,52 @@ impl SpectralWarp {
     /// γ′ = ω(γ), the warped top of the training spectrum.
     pub fn gamma_warped(&self) -> f64 {
         self.eval(self.gamma)
+    }
+}
+
+/// The serialised form of a [`SpectralWarp`].
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct WarpParts {
+    knots_x: Vec<f64>,
+    knots_y: Vec<f64>,
+    gamma: f64,
+}
+
+impl From<SpectralWarp> for WarpParts {
+    fn from(warp: SpectralWarp) -> Self {
+        WarpParts {
+            knots_x: warp.knots_x,
+            knots_y: warp.knots_y,
+            gamma: warp.gamma,
+        }
+    }
+}
+
+impl TryFrom<WarpParts> for SpectralWarp {
+    type Error = Error;
+
+    fn try_from(parts: WarpParts) -> Result<Self> {
+        let WarpParts {
+            knots_x,
+            knots_y,
+            gamma,
+        } = parts;
+        let finite = knots_x
+            .iter()
+            .chain(&knots_y)
+            .chain([&gamma])
+            .all(|v| v.is_finite());
+        let increasing = knots_x.windows(2).all(|pair| pair[0] < pair[1]);
+        if knots_x.len() < 2 || knots_x.len() != knots_y.len() || !finite || !increasing {
+            return Err(Error::InvalidConfig {
+                field: "SpectralWarp",
+                reason: "knots must be ≥ 2 finite (x, y) pairs with strictly increasing x".into(),
+            });
+        }
+        Ok(SpectralWarp {
+            knots_x,
+            knots_y,
+            gamma,
+        })
     }
 }

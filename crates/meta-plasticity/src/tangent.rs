@@ -60,8 +60,10 @@ pub struct UnrollOutcome<T: Float> {
 }
 
 /// Runs the online inner loop (batch 1, one pass over `train` in order) under the rule
-/// `ΔW_ℓ = Σ_{r ∈ terms} θ_r F^r_ℓ`, then scores `query`, and returns the exact gradient of the
-/// mean query cross-entropy with respect to every θ_r of `terms`.
+/// `ΔW_ℓ = Σ_r θ_r F^r_ℓ`, then scores `query`, and returns the exact gradient of the mean
+/// query cross-entropy with respect to every θ_r of `terms` (the differentiated terms; a term
+/// outside `terms` acts with its constant θ_r; `terms` may be empty, then no tangent is
+/// carried).
 ///
 /// ```text
 /// z_ℓ = W_ℓ y_{ℓ−1},  y_ℓ = softplus_β(z_ℓ) (ℓ < L),  y_L = softmax(z_L)   [B §Methods, Eqs. 1–2]
@@ -78,7 +80,7 @@ pub struct UnrollOutcome<T: Float> {
 /// softmax tangent `ẏ_L = y_L ⊙ (ż_L − y_Lᵀ ż_L)`.
 ///
 /// # Errors
-/// [`Error::InvalidConfig`] for mismatched shapes, a θ_r ≠ 0 outside `terms`, a non-finite θ,
+/// [`Error::InvalidConfig`] for mismatched shapes, a term listed twice, a non-finite θ,
 /// a label without output unit or an empty query set; [`Error::Diverged`] (episode 0) naming
 /// the step at which the output or its tangent became non-finite.
 ///
@@ -123,8 +125,9 @@ struct Unroll<T: Float> {
     sizes: Vec<usize>,
     beta: T,
     terms: Vec<Term>,
-    /// θ_r as `T`, zero outside the plastic terms.
+    /// θ_r as `T`.
     theta: [T; N_TERMS],
+    /// Whether term r acts: differentiated (in `terms`) or with θ_r ≠ 0.
     has: [bool; N_TERMS],
     /// Whether the synthetic input error e₀ is needed (a presynaptic-error term is plastic).
     needs_input_error: bool,
@@ -207,24 +210,21 @@ impl<T: Float> Unroll<T> {
             if !theta[r].is_finite() {
                 return Err(invalid("theta", format!("θ{r} is not finite")));
             }
-            if !has[r] && theta[r] != 0.0 {
-                return Err(invalid("theta", format!("θ{r} = {} but F{r} is not a plastic term", theta[r])));
-            }
+            // A term acts if it is differentiated or has a non-zero (then constant) coefficient.
+            has[r] |= theta[r] != 0.0;
             theta_t[r] = T::of_f64(theta[r]);
         }
         let mut terms = terms.to_vec();
         terms.sort_by_key(|term| term.index());
         let n_tangents = terms.len();
-        let n_layers = inner.weights.len();
         let per_node = |f: &dyn Fn(usize) -> usize| -> Vec<Vec<T>> { sizes.iter().map(|&n| vec![T::zero(); f(n)]).collect() };
         let per_layer = |f: &dyn Fn(usize, usize) -> usize| -> Vec<Vec<T>> {
             sizes.windows(2).map(|p| vec![T::zero(); f(p[1], p[0])]).collect()
         };
-        let needs_input_error = terms.iter().any(|t| t.needs_presynaptic_error());
+        let needs_input_error = Term::ALL.iter().any(|t| has[t.index()] && t.needs_presynaptic_error());
         let needs_projection = has[Term::ProjectedPostPreError.index()]
             || has[Term::ProjectedErrorActivation.index()]
             || has[Term::Oja.index()];
-        let _ = n_layers;
         Ok(Unroll {
             beta: T::of_f64(inner.beta),
             terms,

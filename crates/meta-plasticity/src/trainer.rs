@@ -312,23 +312,11 @@ pub fn run_episode<T: Float>(
         query_inputs.chunks_exact(n_pixels).zip(&task.query).map(|(x, &idx)| (x, pool.label(idx))).collect();
 
     let terms = if with_gradient { config.rule.terms() } else { Vec::new() };
-    let mut theta_used = *theta;
     let plastic = plastic_mask(config);
-    for r in 0..N_TERMS {
-        if !plastic[r] && theta[r] != 0.0 {
-            return Err(Error::InvalidConfig { field: "theta", reason: format!("θ{r} = {} but F{r} is not plastic", theta[r]) });
-        }
-        if !with_gradient && !plastic[r] {
-            theta_used[r] = 0.0;
-        }
+    if let Some(r) = (0..N_TERMS).find(|&r| !plastic[r] && theta[r] != 0.0) {
+        return Err(Error::InvalidConfig { field: "theta", reason: format!("θ{r} = {} but F{r} is not plastic", theta[r]) });
     }
-    let outcome = if with_gradient {
-        meta_gradient(&inner, &terms, &theta_used, &train, &query)
-    } else {
-        // Without tangents every non-zero θ must still be allowed: declare the plastic terms
-        // with zero-cost bookkeeping by passing them as terms only when needed.
-        meta_gradient_without_tangents(&inner, config, &theta_used, &train, &query)
-    }
+    let outcome = meta_gradient(&inner, &terms, theta, &train, &query)
     .map_err(|err| err.at_episode(episode_idx))?;
 
     let (alignment, orthonormality) = if config.diagnostics {
@@ -356,22 +344,6 @@ pub fn run_episode<T: Float>(
         alignment_angles: alignment,
         orthonormality,
     })
-}
-
-/// The inner loop with no tangents: the rule's non-zero terms are passed as "plastic" terms
-/// (they must be listed for their θ to act), and the returned gradient is discarded.
-fn meta_gradient_without_tangents<T: Float>(
-    inner: &InnerLoop<T>,
-    config: &MetaConfig,
-    theta: &[f64; N_TERMS],
-    train: &[(&[T], usize)],
-    query: &[(&[T], usize)],
-) -> Result<crate::UnrollOutcome<T>> {
-    let _ = config;
-    let nonzero: Vec<_> = plasticity_core::Term::ALL.into_iter().filter(|t| theta[t.index()] != 0.0).collect();
-    let mut outcome = meta_gradient(inner, &nonzero, theta, train, query)?;
-    outcome.gradient = [0.0; N_TERMS];
-    Ok(outcome)
 }
 
 fn plastic_mask(config: &MetaConfig) -> [bool; N_TERMS] {
