@@ -186,6 +186,11 @@ impl Report {
         self.data.push(data);
     }
 
+    /// The sha256 recorded for a data file read by this run, if any.
+    pub(crate) fn data_sha256(&self, file: &str) -> Option<String> {
+        self.data.iter().flat_map(|d| &d.files).find(|(name, _)| name == file).map(|(_, sha)| sha.clone())
+    }
+
     /// Adds a row `metric | reference | ours | band | ok`; `ok` is whether `ours` lies in `band`.
     pub(crate) fn row(&mut self, metric: &str, reference: &str, ours: f64, band: Band) {
         self.rows.push(Row {

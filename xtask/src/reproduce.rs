@@ -7,6 +7,7 @@
 mod image_data;
 mod oja;
 mod online_mnist;
+mod scattering;
 mod smoke;
 
 use std::{path::PathBuf, time::Instant};
@@ -107,6 +108,11 @@ const EXPERIMENTS: &[Experiment] = &[
         name: "oja-init",
         about: "paper A: accuracy, activation norms and effective rank versus initial weight scale",
         run: oja::run_init,
+    },
+    Experiment {
+        name: "scattering",
+        about: "paper C encoder: scattering features of every QM9 molecule, cached on disk",
+        run: scattering::run,
     },
 ];
 

@@ -57,7 +57,8 @@ pub(crate) const LAYERS: &[Layer] = &[
     Layer {
         package: "bayes-uq",
         workspace: &["linalg"],
-        external: &["rand", "serde"],
+        // STYLE §1 plus rayon: one thread-count-independent driver for the bootstrap replicas.
+        external: &["rand", "serde", "rayon"],
     },
     Layer {
         package: "molgraph",

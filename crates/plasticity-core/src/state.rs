@@ -265,7 +265,7 @@ impl<T: Float> State<T> {
             let (mask, x) = (&mut self.dsigma[0], &self.y[0]);
             match self.hidden_activation {
                 HiddenActivation::Softplus => {
-                    for (mi, &xi) in mask.iter_mut().zip(x.iter()) {
+                    for (mi, &xi) in mask.as_mut_slice().iter_mut().zip(x.as_slice()) {
                         *mi = T::one() - (-beta * xi).exp();
                     }
                 }
@@ -276,7 +276,11 @@ impl<T: Float> State<T> {
         let (low, high) = self.e.split_at_mut(source);
         let e_target = &mut low[target];
         matvec::gemv_t_blocked(e_target, feedback, &high[0]);
-        for (ei, &di) in e_target.iter_mut().zip(self.dsigma[target].iter()) {
+        for (ei, &di) in e_target
+            .as_mut_slice()
+            .iter_mut()
+            .zip(self.dsigma[target].as_slice())
+        {
             *ei *= di;
         }
         self.error_ready[target] = true;

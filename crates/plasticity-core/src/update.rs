@@ -304,7 +304,7 @@ fn prepare_layer<T: Float>(
         T::zero()
     };
     let sum_y = if nonzero(Term::ScaledPseudoGradient) {
-        y_post.iter().fold(T::zero(), |acc, &v| acc + v)
+        y_post.as_slice().iter().fold(T::zero(), |acc, &v| acc + v)
     } else {
         T::zero()
     };
@@ -383,16 +383,16 @@ fn prepare_layer<T: Float>(
     }
 }
 
-/// `dst = α src`.
+/// `dst = α src` (over slices: nalgebra's element iterators do not vectorise).
 fn fill_scaled<T: Float>(dst: &mut Vector<T>, alpha: T, src: &Vector<T>) {
-    for (d, &s) in dst.iter_mut().zip(src.iter()) {
+    for (d, &s) in dst.as_mut_slice().iter_mut().zip(src.as_slice()) {
         *d = alpha * s;
     }
 }
 
 /// Column-major `M[:, j] += α vⱼ` for an `n_rows × v.len()` matrix (F4's `1 vᵀ`).
 fn add_to_columns<T: Float>(data: &mut [T], n_rows: usize, alpha: T, v: &Vector<T>) {
-    for (col, &vj) in data.chunks_exact_mut(n_rows).zip(v.iter()) {
+    for (col, &vj) in data.chunks_exact_mut(n_rows).zip(v.as_slice()) {
         let add = alpha * vj;
         col.iter_mut().for_each(|x| *x += add);
     }

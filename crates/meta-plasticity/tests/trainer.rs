@@ -1,0 +1,125 @@
+//! Tests of the meta-training loop, its statistics and checkpoint states.
+
+use std::ops::ControlFlow;
+
+use feedback_alignment::FeedbackKind;
+use meta_plasticity::{Error, ImagePool, MetaConfig, MetaTrainer, Phase, RuleFamily, run_episode, train};
+use plasticity_core::MlpConfig;
+
+use crate::pool;
+
+fn toy_config(rule: RuleFamily, feedback: FeedbackKind) -> MetaConfig {
+    let mut config = MetaConfig::paper(rule, feedback);
+    config.mlp = MlpConfig { sizes: vec![8, 12, 10, 6], ..MlpConfig::default() };
+    config.episode.n_ways = 3;
+    config.episode.n_train_per_class = 5;
+    config.episode.n_query_per_class = 3;
+    config.n_episodes = 6;
+    config.seed = 11;
+    config
+}
+
+fn toy_pool() -> ImagePool {
+    pool(8, 6, 20, 2)
+}
+
+#[test]
+fn resume_from_a_state_is_bit_identical() {
+    let config = toy_config(RuleFamily::Pool, FeedbackKind::Fixed);
+    let pool = toy_pool();
+    let straight = train::<f32>(config.clone(), &pool, |_| ControlFlow::Continue(())).unwrap();
+    assert!(straight.is_done());
+    let first = train::<f32>(config.clone(), &pool, |stats| {
+        if stats.episode == 2 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    })
+    .unwrap();
+    assert_eq!(first.next_episode(), 3);
+    let mut resumed = MetaTrainer::from_state(config, first.state()).unwrap();
+    resumed.run::<f32>(&pool, |_, _| ControlFlow::Continue(())).unwrap();
+    let bits = |t: &MetaTrainer| t.theta().map(f64::to_bits);
+    assert_eq!(bits(&resumed), bits(&straight));
+    assert_eq!(resumed.state(), straight.state());
+    assert_ne!(straight.theta()[9], 0.0, "the pool's θ₉ never left 0");
+}
+
+#[test]
+fn states_from_other_configs_are_refused() {
+    let config = toy_config(RuleFamily::Bio, FeedbackKind::Fixed);
+    let pool = toy_pool();
+    let mut trainer = MetaTrainer::new(config.clone()).unwrap();
+    trainer.step::<f32>(&pool).unwrap();
+    let state = trainer.state();
+    let refused = |config: MetaConfig, state| matches!(MetaTrainer::from_state(config, state), Err(Error::StateMismatch { .. }));
+    assert!(refused(MetaConfig { seed: 12, ..config.clone() }, state.clone()));
+    assert!(refused(toy_config(RuleFamily::Bio, FeedbackKind::Backprop), state.clone()));
+    let mut bad = state.clone();
+    bad.version += 1;
+    assert!(refused(config.clone(), bad));
+    let mut bad = state.clone();
+    bad.next_episode = 7;
+    assert!(refused(config.clone(), bad));
+    let mut bad = state.clone();
+    bad.theta[2] = f64::NAN;
+    assert!(refused(config.clone(), bad));
+    let mut bad = state.clone();
+    bad.theta[5] = 0.1; // F5 is not in F^bio.
+    assert!(refused(config.clone(), bad));
+    assert!(MetaTrainer::from_state(config, state).is_ok());
+}
+
+#[test]
+fn fa_meta_learning_raises_the_learning_rate() {
+    let config = toy_config(RuleFamily::PseudoGradient, FeedbackKind::Fixed);
+    let trainer = train::<f32>(config, &toy_pool(), |_| ControlFlow::Continue(())).unwrap();
+    // θ₀ = 1e-3 barely learns; the query loss falls with a larger rate, so Adam raises θ₀ by
+    // about lr per episode.
+    assert!(trainer.theta()[0] > 4e-3, "θ₀ = {}", trainer.theta()[0]);
+}
+
+#[test]
+fn episode_statistics_are_complete() {
+    let pool = toy_pool();
+    for feedback in [FeedbackKind::Fixed, FeedbackKind::Backprop] {
+        let config = toy_config(RuleFamily::Oja, feedback);
+        let theta = config.initial_theta();
+        let stats = run_episode::<f64>(&config, &pool, &theta, 0, Phase::MetaTrain, true).unwrap();
+        assert_eq!(stats.alignment_angles.len(), 4);
+        assert_eq!(stats.orthonormality.len(), 3);
+        assert!((0.0..=1.0).contains(&stats.query_accuracy));
+        assert!(stats.query_loss > 0.0 && stats.meta_loss == stats.query_loss);
+        assert!(stats.gradient[0] != 0.0 && stats.gradient[9] != 0.0);
+        if feedback == FeedbackKind::Backprop {
+            for angle in stats.alignment_angles.iter().flatten() {
+                assert!(*angle < 1e-4, "backprop is not aligned with itself: {angle}");
+            }
+        }
+    }
+}
+
+#[test]
+fn meta_test_episodes_use_only_held_out_classes() {
+    let mut config = toy_config(RuleFamily::Bio, FeedbackKind::Fixed);
+    config.episode.held_out_classes = vec![0, 2, 4];
+    let theta = config.initial_theta();
+    for episode in 0..5 {
+        let test = run_episode::<f32>(&config, &toy_pool(), &theta, episode, Phase::MetaTest, false).unwrap();
+        assert!(test.classes.iter().all(|c| [0, 2, 4].contains(c)));
+        assert_eq!(test.gradient, [0.0; 10]);
+        let train = run_episode::<f32>(&config, &toy_pool(), &theta, episode, Phase::MetaTrain, false).unwrap();
+        assert!(train.classes.iter().all(|c| [1, 3, 5].contains(c)));
+    }
+}
+
+#[test]
+fn errors_name_the_episode_and_leave_the_trainer_unchanged() {
+    let mut config = toy_config(RuleFamily::PseudoGradient, FeedbackKind::Backprop);
+    config.theta0_init = 1e30;
+    let mut trainer = MetaTrainer::new(config).unwrap();
+    let err = trainer.step::<f32>(&toy_pool()).unwrap_err();
+    assert!(matches!(err, Error::Diverged { episode: 0, .. }), "{err}");
+    assert_eq!(trainer.next_episode(), 0);
+    let wrong_pixels = pool(7, 6, 20, 2);
+    let mut trainer = MetaTrainer::new(toy_config(RuleFamily::Bio, FeedbackKind::Fixed)).unwrap();
+    assert!(matches!(trainer.step::<f32>(&wrong_pixels), Err(Error::Data { .. })));
+    assert_eq!(trainer.state(), MetaTrainer::new(toy_config(RuleFamily::Bio, FeedbackKind::Fixed)).unwrap().state());
+}
