@@ -188,7 +188,11 @@ impl Report {
 
     /// The sha256 recorded for a data file read by this run, if any.
     pub(crate) fn data_sha256(&self, file: &str) -> Option<String> {
-        self.data.iter().flat_map(|d| &d.files).find(|(name, _)| name == file).map(|(_, sha)| sha.clone())
+        self.data
+            .iter()
+            .flat_map(|d| &d.files)
+            .find(|(name, _)| name == file)
+            .map(|(_, sha)| sha.clone())
     }
 
     /// Adds a row `metric | reference | ours | band | ok`; `ok` is whether `ours` lies in `band`.
@@ -204,7 +208,12 @@ impl Report {
     /// Records a claim of a paper, how it was measured, our value (with its CI) and whether the
     /// measurement supports it. Claims are reported, never enforced.
     pub(crate) fn claim(&mut self, claim: &str, measure: &str, ours: String, supported: bool) {
-        self.claims.push(Claim { claim: claim.to_string(), measure: measure.to_string(), ours, supported });
+        self.claims.push(Claim {
+            claim: claim.to_string(),
+            measure: measure.to_string(),
+            ours,
+            supported,
+        });
     }
 
     /// Adds a paragraph of Markdown after the table (claims, verdicts, caveats).
@@ -337,10 +346,21 @@ impl Report {
         }
         if !self.claims.is_empty() {
             let _ = writeln!(md, "\n## Claims\n");
-            let _ = writeln!(md, "| claim | measure | ours [95 % CI] | verdict |\n|---|---|---|---|");
+            let _ = writeln!(
+                md,
+                "| claim | measure | ours [95 % CI] | verdict |\n|---|---|---|---|"
+            );
             for claim in &self.claims {
-                let verdict = if claim.supported { "supported" } else { "**not supported**" };
-                let _ = writeln!(md, "| {} | {} | {} | {verdict} |", claim.claim, claim.measure, claim.ours);
+                let verdict = if claim.supported {
+                    "supported"
+                } else {
+                    "**not supported**"
+                };
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {verdict} |",
+                    claim.claim, claim.measure, claim.ours
+                );
             }
         }
         for note in &self.notes {

@@ -103,7 +103,11 @@ const EXPERIMENTS: &[Experiment] = &[
         about: "paper A: BP/FA with and without Oja, batch 1 versus mini-batches",
         run: oja::run_online,
     },
-    Experiment { name: "oja-depth", about: "paper A: accuracy versus depth with and without Oja", run: oja::run_depth },
+    Experiment {
+        name: "oja-depth",
+        about: "paper A: accuracy versus depth with and without Oja",
+        run: oja::run_depth,
+    },
     Experiment {
         name: "oja-init",
         about: "paper A: accuracy, activation norms and effective rank versus initial weight scale",

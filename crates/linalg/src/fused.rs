@@ -9,11 +9,14 @@
 //!
 //! would take three passes over `W` with separate kernels (`gemv_t` for `Wᵀy`, then two `ger`s).
 //! Column `j` of `Wᵀy` only needs column `j` of `W`, so [`low_rank_update`] computes that dot
-//! product while the column is in L1 and updates the same column right away: `W` is read and
-//! written once. The loops run under the best
-//! instruction set the CPU has (pulp's runtime dispatch, the mechanism faer uses). For `f32` the
-//! dot product is explicit SIMD with four accumulators, so its last bits depend on the vector
-//! width (as faer's do); for `f64` (tests, numerics) it is a plain sequential sum.
+//! product while the column is in L1 and updates the same column right away: `W` is read from L2
+//! once and written once. The loops run under the best instruction set the CPU has (pulp's
+//! runtime dispatch, the mechanism faer uses). For `f32` the hot cases are register-blocked
+//! (eight columns per block: eight dot-product accumulators, then two halves of four columns
+//! sharing the loads of the left vectors) with explicit SIMD and fused multiply-adds, so the last
+//! bits depend on the vector width (as faer's do); for `f64` (tests, numerics) the projection is
+//! a plain sequential sum. On the reference machine (2-core AMD EPYC, AVX2 path) the 170×784
+//! FA + Oja update ran in 10.9 µs, against about 20 µs for faer's `gemv_t` + `ger` + `ger`.
 
 use std::any::Any;
 
@@ -166,8 +169,8 @@ impl<T: Float> pulp::WithSimd for Kernel<'_, T> {
     }
 }
 
-/// The `f32` training path: the same loop with an explicit-SIMD dot product (four vector
-/// accumulators), so the projection costs little more than reading the column.
+/// The `f32` training path: register-blocked hot cases, then the same per-column loop with an
+/// explicit-SIMD dot product (four vector accumulators) for the rest.
 struct KernelF32<'a> {
     data: &'a mut [f32],
     n_rows: usize,

@@ -20,7 +20,11 @@ pub struct Adam {
 
 impl Default for Adam {
     fn default() -> Self {
-        Adam { m: [0.0; N_TERMS], v: [0.0; N_TERMS], t: 0 }
+        Adam {
+            m: [0.0; N_TERMS],
+            v: [0.0; N_TERMS],
+            t: 0,
+        }
     }
 }
 

@@ -52,10 +52,16 @@ impl RuleFamily {
     fn validate(&self) -> Result<()> {
         let terms = self.terms();
         if terms.is_empty() {
-            return Err(Error::InvalidConfig { field: "rule", reason: "no plastic terms".to_string() });
+            return Err(Error::InvalidConfig {
+                field: "rule",
+                reason: "no plastic terms".to_string(),
+            });
         }
         if terms.windows(2).any(|pair| pair[0] == pair[1]) {
-            return Err(Error::InvalidConfig { field: "rule", reason: format!("duplicate terms in {terms:?}") });
+            return Err(Error::InvalidConfig {
+                field: "rule",
+                reason: format!("duplicate terms in {terms:?}"),
+            });
         }
         Ok(())
     }
@@ -110,7 +116,13 @@ pub struct MetaOptimizerConfig {
 
 impl Default for MetaOptimizerConfig {
     fn default() -> Self {
-        MetaOptimizerConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, l1: 0.0 }
+        MetaOptimizerConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            l1: 0.0,
+        }
     }
 }
 
@@ -168,7 +180,10 @@ impl MetaConfig {
             rule,
             theta0_init: 1e-3,
             episode: EpisodeConfig::default(),
-            optimizer: MetaOptimizerConfig { l1, ..MetaOptimizerConfig::default() },
+            optimizer: MetaOptimizerConfig {
+                l1,
+                ..MetaOptimizerConfig::default()
+            },
             n_episodes: 600,
             seed: 0,
             diagnostics: true,
@@ -184,12 +199,18 @@ impl MetaConfig {
         if !matches!(self.feedback, FeedbackKind::Fixed | FeedbackKind::Backprop) {
             return Err(Error::InvalidConfig {
                 field: "feedback",
-                reason: format!("{:?} is not supported by the meta-gradient (use Fixed or Backprop)", self.feedback),
+                reason: format!(
+                    "{:?} is not supported by the meta-gradient (use Fixed or Backprop)",
+                    self.feedback
+                ),
             });
         }
         self.rule.validate()?;
         if !self.theta0_init.is_finite() {
-            return Err(Error::InvalidConfig { field: "theta0_init", reason: "must be finite".to_string() });
+            return Err(Error::InvalidConfig {
+                field: "theta0_init",
+                reason: "must be finite".to_string(),
+            });
         }
         let episode = &self.episode;
         for (field, value) in [
@@ -198,10 +219,17 @@ impl MetaConfig {
             ("episode.n_query_per_class", episode.n_query_per_class),
         ] {
             if value == 0 {
-                return Err(Error::InvalidConfig { field, reason: "must be at least 1".to_string() });
+                return Err(Error::InvalidConfig {
+                    field,
+                    reason: "must be at least 1".to_string(),
+                });
             }
         }
-        let n_outputs = *self.mlp.sizes.last().expect("validated: at least two widths");
+        let n_outputs = *self
+            .mlp
+            .sizes
+            .last()
+            .expect("validated: at least two widths");
         if let Some(&class) = episode.held_out_classes.iter().find(|&&c| c >= n_outputs) {
             return Err(Error::InvalidConfig {
                 field: "episode.held_out_classes",
@@ -211,19 +239,31 @@ impl MetaConfig {
         let opt = &self.optimizer;
         let in_unit = |v: f64| (0.0..1.0).contains(&v);
         if !(opt.lr.is_finite() && opt.lr > 0.0) {
-            return Err(Error::InvalidConfig { field: "optimizer.lr", reason: format!("must be > 0, got {}", opt.lr) });
+            return Err(Error::InvalidConfig {
+                field: "optimizer.lr",
+                reason: format!("must be > 0, got {}", opt.lr),
+            });
         }
         if !in_unit(opt.beta1) || !in_unit(opt.beta2) {
             return Err(Error::InvalidConfig {
                 field: "optimizer.beta",
-                reason: format!("β₁ and β₂ must lie in [0, 1), got {} and {}", opt.beta1, opt.beta2),
+                reason: format!(
+                    "β₁ and β₂ must lie in [0, 1), got {} and {}",
+                    opt.beta1, opt.beta2
+                ),
             });
         }
         if !(opt.eps.is_finite() && opt.eps > 0.0) {
-            return Err(Error::InvalidConfig { field: "optimizer.eps", reason: format!("must be > 0, got {}", opt.eps) });
+            return Err(Error::InvalidConfig {
+                field: "optimizer.eps",
+                reason: format!("must be > 0, got {}", opt.eps),
+            });
         }
         if !(opt.l1.is_finite() && opt.l1 >= 0.0) {
-            return Err(Error::InvalidConfig { field: "optimizer.l1", reason: format!("must be ≥ 0, got {}", opt.l1) });
+            return Err(Error::InvalidConfig {
+                field: "optimizer.l1",
+                reason: format!("must be ≥ 0, got {}", opt.l1),
+            });
         }
         Ok(())
     }
@@ -252,6 +292,8 @@ impl MetaConfig {
     pub fn fingerprint(&self) -> u64 {
         const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
         const PRIME: u64 = 0x0000_0100_0000_01b3;
-        format!("{self:?}").bytes().fold(OFFSET, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(PRIME))
+        format!("{self:?}").bytes().fold(OFFSET, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(PRIME)
+        })
     }
 }

@@ -37,7 +37,9 @@ impl ImagePool {
     /// ```
     pub fn new(n_pixels: usize, pixels: Vec<f32>, labels: Vec<usize>) -> Result<Self> {
         if n_pixels == 0 {
-            return Err(Error::Data { reason: "images have 0 pixels".to_string() });
+            return Err(Error::Data {
+                reason: "images have 0 pixels".to_string(),
+            });
         }
         if pixels.len() != n_pixels * labels.len() {
             return Err(Error::Data {
@@ -50,14 +52,21 @@ impl ImagePool {
             });
         }
         if let Some(pos) = pixels.iter().position(|p| !p.is_finite()) {
-            return Err(Error::Data { reason: format!("image {} has a non-finite pixel", pos / n_pixels) });
+            return Err(Error::Data {
+                reason: format!("image {} has a non-finite pixel", pos / n_pixels),
+            });
         }
         let n_classes = labels.iter().max().map_or(0, |&max| max + 1);
         let mut by_class = vec![Vec::new(); n_classes];
         for (idx, &label) in labels.iter().enumerate() {
             by_class[label].push(idx);
         }
-        Ok(ImagePool { n_pixels, pixels, labels, by_class })
+        Ok(ImagePool {
+            n_pixels,
+            pixels,
+            labels,
+            by_class,
+        })
     }
 
     /// Pixels per image.
@@ -127,7 +136,11 @@ pub struct Task {
 ///
 /// # Errors
 /// [`Error::Data`] if fewer than `M` classes qualify (or, under faithful sampling, none).
-pub fn eligible_classes(pool: &ImagePool, config: &EpisodeConfig, phase: Phase) -> Result<Vec<usize>> {
+pub fn eligible_classes(
+    pool: &ImagePool,
+    config: &EpisodeConfig,
+    phase: Phase,
+) -> Result<Vec<usize>> {
     let need = config.n_train_per_class + config.n_query_per_class;
     let classes: Vec<usize> = (0..pool.n_classes())
         .filter(|c| config.held_out_classes.contains(c) == (phase == Phase::MetaTest))
@@ -167,15 +180,31 @@ pub fn eligible_classes(pool: &ImagePool, config: &EpisodeConfig, phase: Phase) 
 /// let task = sample_task(&pool, &[0, 1, 2, 3, 4, 5], &config, &mut stream(1, Stream::Episode)).unwrap();
 /// assert_eq!((task.train.len(), task.query.len()), (12, 6));
 /// ```
-pub fn sample_task(pool: &ImagePool, classes: &[usize], config: &EpisodeConfig, rng: &mut Rng) -> Result<Task> {
-    let (n_ways, k, q) = (config.n_ways, config.n_train_per_class, config.n_query_per_class);
+pub fn sample_task(
+    pool: &ImagePool,
+    classes: &[usize],
+    config: &EpisodeConfig,
+    rng: &mut Rng,
+) -> Result<Task> {
+    let (n_ways, k, q) = (
+        config.n_ways,
+        config.n_train_per_class,
+        config.n_query_per_class,
+    );
     if classes.is_empty() || (!config.faithful && classes.len() < n_ways) {
-        return Err(Error::Data { reason: format!("cannot draw {n_ways} classes from {classes:?}") });
+        return Err(Error::Data {
+            reason: format!("cannot draw {n_ways} classes from {classes:?}"),
+        });
     }
     let chosen: Vec<usize> = if config.faithful {
-        (0..n_ways).map(|_| classes[rng.random_range(0..classes.len())]).collect()
+        (0..n_ways)
+            .map(|_| classes[rng.random_range(0..classes.len())])
+            .collect()
     } else {
-        permutation(classes.len(), rng)[..n_ways].iter().map(|&idx| classes[idx]).collect()
+        permutation(classes.len(), rng)[..n_ways]
+            .iter()
+            .map(|&idx| classes[idx])
+            .collect()
     };
     let mut train = Vec::with_capacity(n_ways * k);
     let mut query = Vec::with_capacity(n_ways * q);
@@ -183,7 +212,11 @@ pub fn sample_task(pool: &ImagePool, classes: &[usize], config: &EpisodeConfig, 
         let images = pool.class_images(class);
         if images.len() < k + q {
             return Err(Error::Data {
-                reason: format!("class {class} has {} images, an episode needs {}", images.len(), k + q),
+                reason: format!(
+                    "class {class} has {} images, an episode needs {}",
+                    images.len(),
+                    k + q
+                ),
             });
         }
         if config.faithful {
@@ -197,5 +230,9 @@ pub fn sample_task(pool: &ImagePool, classes: &[usize], config: &EpisodeConfig, 
     }
     let order = permutation(train.len(), rng);
     let train = order.iter().map(|&idx| train[idx]).collect();
-    Ok(Task { classes: chosen, train, query })
+    Ok(Task {
+        classes: chosen,
+        train,
+        query,
+    })
 }

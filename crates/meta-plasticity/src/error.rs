@@ -52,8 +52,15 @@ impl Error {
     /// This error with its episode index set (for `Diverged` and `NonFiniteTheta`).
     pub(crate) fn at_episode(self, episode_idx: usize) -> Error {
         match self {
-            Error::Diverged { step, what, .. } => Error::Diverged { episode: episode_idx, step, what },
-            Error::NonFiniteTheta { term, .. } => Error::NonFiniteTheta { episode: episode_idx, term },
+            Error::Diverged { step, what, .. } => Error::Diverged {
+                episode: episode_idx,
+                step,
+                what,
+            },
+            Error::NonFiniteTheta { term, .. } => Error::NonFiniteTheta {
+                episode: episode_idx,
+                term,
+            },
             other => other,
         }
     }
@@ -66,11 +73,21 @@ impl fmt::Display for Error {
             Error::Feedback(err) => write!(f, "{err}"),
             Error::InvalidConfig { field, reason } => write!(f, "invalid `{field}`: {reason}"),
             Error::Data { reason } => write!(f, "image pool: {reason}"),
-            Error::Diverged { episode, step, what } => {
-                write!(f, "episode {episode} diverged at step {step}: non-finite {what}")
+            Error::Diverged {
+                episode,
+                step,
+                what,
+            } => {
+                write!(
+                    f,
+                    "episode {episode} diverged at step {step}: non-finite {what}"
+                )
             }
             Error::NonFiniteTheta { episode, term } => {
-                write!(f, "meta-update of episode {episode} made θ{term} non-finite")
+                write!(
+                    f,
+                    "meta-update of episode {episode} made θ{term} non-finite"
+                )
             }
             Error::StateMismatch { reason } => write!(f, "checkpoint state refused: {reason}"),
         }

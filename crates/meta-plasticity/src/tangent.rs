@@ -112,7 +112,10 @@ pub fn meta_gradient<T: Float>(
         unroll.step(input, label, step)?;
     }
     if query.is_empty() {
-        return Err(Error::InvalidConfig { field: "query", reason: "no query samples".to_string() });
+        return Err(Error::InvalidConfig {
+            field: "query",
+            reason: "no query samples".to_string(),
+        });
     }
     for (idx, &(input, label)) in query.iter().enumerate() {
         unroll.check_sample(input, label, "query", idx)?;
@@ -177,22 +180,49 @@ impl<T: Float> Unroll<T> {
         let mut sizes = vec![first.ncols()];
         for (idx, w) in inner.weights.iter().enumerate() {
             if w.ncols() != sizes[idx] || w.nrows() == 0 || w.ncols() == 0 {
-                return Err(invalid("weights", format!("layer {} is {}x{}, expected ?x{}", idx + 1, w.nrows(), w.ncols(), sizes[idx])));
+                return Err(invalid(
+                    "weights",
+                    format!(
+                        "layer {} is {}x{}, expected ?x{}",
+                        idx + 1,
+                        w.nrows(),
+                        w.ncols(),
+                        sizes[idx]
+                    ),
+                ));
             }
             sizes.push(w.nrows());
         }
         if !(inner.beta.is_finite() && inner.beta > 0.0) {
-            return Err(invalid("beta", format!("must be finite and > 0, got {}", inner.beta)));
+            return Err(invalid(
+                "beta",
+                format!("must be finite and > 0, got {}", inner.beta),
+            ));
         }
         let feedback = match &inner.pathway {
             Pathway::Backprop => None,
             Pathway::Fixed(matrices) => {
                 if matrices.len() != inner.weights.len() {
-                    return Err(invalid("pathway", format!("{} feedback matrices for {} layers", matrices.len(), inner.weights.len())));
+                    return Err(invalid(
+                        "pathway",
+                        format!(
+                            "{} feedback matrices for {} layers",
+                            matrices.len(),
+                            inner.weights.len()
+                        ),
+                    ));
                 }
                 for (idx, (b, w)) in matrices.iter().zip(&inner.weights).enumerate() {
                     if b.shape() != w.shape() {
-                        return Err(invalid("pathway", format!("feedback of layer {} is {:?}, W is {:?}", idx + 1, b.shape(), w.shape())));
+                        return Err(invalid(
+                            "pathway",
+                            format!(
+                                "feedback of layer {} is {:?}, W is {:?}",
+                                idx + 1,
+                                b.shape(),
+                                w.shape()
+                            ),
+                        ));
                     }
                 }
                 Some(matrices.clone())
@@ -217,11 +247,18 @@ impl<T: Float> Unroll<T> {
         let mut terms = terms.to_vec();
         terms.sort_by_key(|term| term.index());
         let n_tangents = terms.len();
-        let per_node = |f: &dyn Fn(usize) -> usize| -> Vec<Vec<T>> { sizes.iter().map(|&n| vec![T::zero(); f(n)]).collect() };
-        let per_layer = |f: &dyn Fn(usize, usize) -> usize| -> Vec<Vec<T>> {
-            sizes.windows(2).map(|p| vec![T::zero(); f(p[1], p[0])]).collect()
+        let per_node = |f: &dyn Fn(usize) -> usize| -> Vec<Vec<T>> {
+            sizes.iter().map(|&n| vec![T::zero(); f(n)]).collect()
         };
-        let needs_input_error = Term::ALL.iter().any(|t| has[t.index()] && t.needs_presynaptic_error());
+        let per_layer = |f: &dyn Fn(usize, usize) -> usize| -> Vec<Vec<T>> {
+            sizes
+                .windows(2)
+                .map(|p| vec![T::zero(); f(p[1], p[0])])
+                .collect()
+        };
+        let needs_input_error = Term::ALL
+            .iter()
+            .any(|t| has[t.index()] && t.needs_presynaptic_error());
         let needs_projection = has[Term::ProjectedPostPreError.index()]
             || has[Term::ProjectedErrorActivation.index()]
             || has[Term::Oja.index()];
@@ -262,14 +299,20 @@ impl<T: Float> Unroll<T> {
         if input.len() != self.sizes[0] {
             return Err(Error::InvalidConfig {
                 field: "samples",
-                reason: format!("{what} sample {idx} has {} inputs, the network {}", input.len(), self.sizes[0]),
+                reason: format!(
+                    "{what} sample {idx} has {} inputs, the network {}",
+                    input.len(),
+                    self.sizes[0]
+                ),
             });
         }
         let n_outputs = self.sizes[self.n_layers()];
         if label >= n_outputs {
             return Err(Error::InvalidConfig {
                 field: "samples",
-                reason: format!("{what} sample {idx} has label {label}, the network {n_outputs} outputs"),
+                reason: format!(
+                    "{what} sample {idx} has label {label}, the network {n_outputs} outputs"
+                ),
             });
         }
         Ok(())
@@ -284,10 +327,18 @@ impl<T: Float> Unroll<T> {
         let (e_out, edot_out) = (&mut self.edot[n_layers], &self.ydot[n_layers]);
         e_out.copy_from_slice(edot_out);
         if !all_finite(&self.e[n_layers]) {
-            return Err(Error::Diverged { episode: 0, step, what: "output" });
+            return Err(Error::Diverged {
+                episode: 0,
+                step,
+                what: "output",
+            });
         }
         if !all_finite(&self.edot[n_layers]) {
-            return Err(Error::Diverged { episode: 0, step, what: "output tangent" });
+            return Err(Error::Diverged {
+                episode: 0,
+                step,
+                what: "output tangent",
+            });
         }
         self.backward_errors();
         for layer in 1..=n_layers {
@@ -310,9 +361,23 @@ impl<T: Float> Unroll<T> {
             matmul(z, n, 1, false, (w, n, m, false), (y_prev, m, 1, false));
             if n_tangents > 0 {
                 let zdot = &mut self.zdot[layer];
-                matmul(zdot, n_tangents * n, 1, false, (&self.wdot[layer - 1], n_tangents * n, m, false), (y_prev, m, 1, false));
+                matmul(
+                    zdot,
+                    n_tangents * n,
+                    1,
+                    false,
+                    (&self.wdot[layer - 1], n_tangents * n, m, false),
+                    (y_prev, m, 1, false),
+                );
                 if layer > 1 {
-                    matmul(zdot, n, n_tangents, true, (w, n, m, false), (&self.ydot[layer - 1], m, n_tangents, false));
+                    matmul(
+                        zdot,
+                        n,
+                        n_tangents,
+                        true,
+                        (w, n, m, false),
+                        (&self.ydot[layer - 1], m, n_tangents, false),
+                    );
                 }
             }
             let zdot = &self.zdot[layer];
@@ -367,9 +432,23 @@ impl<T: Float> Unroll<T> {
             }
             let gdot = &mut self.gdot[target];
             // ġ (interleaved R × m) = Ėᵀ B, plus Ẇ_kᵀ e for backprop.
-            matmul(gdot, n_tangents, m, false, (&self.edot[source], n, n_tangents, true), (b, n, m, false));
+            matmul(
+                gdot,
+                n_tangents,
+                m,
+                false,
+                (&self.edot[source], n, n_tangents, true),
+                (b, n, m, false),
+            );
             if self.feedback.is_none() {
-                matmul(gdot, 1, n_tangents * m, true, (e_source, n, 1, true), (&self.wdot[target], n, n_tangents * m, false));
+                matmul(
+                    gdot,
+                    1,
+                    n_tangents * m,
+                    true,
+                    (e_source, n, 1, true),
+                    (&self.wdot[target], n, n_tangents * m, false),
+                );
             }
             let (ds, ydot) = (&self.ds[target], &self.ydot[target]);
             let edot = &mut self.edot[target];
@@ -398,20 +477,57 @@ impl<T: Float> Unroll<T> {
         let (y, e, z) = (&self.y[layer], &self.e[layer], &self.z[layer]);
         let (yp, ep) = (&self.y[layer - 1], &self.e[layer - 1]);
         if self.needs_projection {
-            matmul(&mut self.q[idx], m, 1, false, (w, n, m, true), (y, n, 1, false));
+            matmul(
+                &mut self.q[idx],
+                m,
+                1,
+                false,
+                (w, n, m, true),
+                (y, n, 1, false),
+            );
             if n_tangents > 0 {
                 let qdot = &mut self.qdot[idx];
-                matmul(qdot, n_tangents, m, false, (&self.ydot[layer], n, n_tangents, true), (w, n, m, false));
-                matmul(qdot, 1, n_tangents * m, true, (y, n, 1, true), (&self.wdot[idx], n, n_tangents * m, false));
+                matmul(
+                    qdot,
+                    n_tangents,
+                    m,
+                    false,
+                    (&self.ydot[layer], n, n_tangents, true),
+                    (w, n, m, false),
+                );
+                matmul(
+                    qdot,
+                    1,
+                    n_tangents * m,
+                    true,
+                    (y, n, 1, true),
+                    (&self.wdot[idx], n, n_tangents * m, false),
+                );
             }
         }
         let q = &self.q[idx];
-        let sum_y = if has(Term::ScaledPseudoGradient) { y.iter().fold(T::zero(), |acc, &v| acc + v) } else { T::zero() };
-        let s = if has(Term::ProjectedPostPreError) || has(Term::ProjectedErrorActivation) { dot(q, ep) } else { T::zero() };
-        let c = if has(Term::ProjectedActivationError) { dot(e, z) } else { T::zero() };
+        let sum_y = if has(Term::ScaledPseudoGradient) {
+            y.iter().fold(T::zero(), |acc, &v| acc + v)
+        } else {
+            T::zero()
+        };
+        let s = if has(Term::ProjectedPostPreError) || has(Term::ProjectedErrorActivation) {
+            dot(q, ep)
+        } else {
+            T::zero()
+        };
+        let c = if has(Term::ProjectedActivationError) {
+            dot(e, z)
+        } else {
+            T::zero()
+        };
         let t = |term: Term| th[term.index()];
-        let a = t(Term::PseudoGradient) + t(Term::ScaledPseudoGradient) * sum_y + t(Term::ProjectedErrorActivation) * s;
-        let b = t(Term::PostActivationPreError) + t(Term::ProjectedPostPreError) * s + t(Term::ProjectedActivationError) * c;
+        let a = t(Term::PseudoGradient)
+            + t(Term::ScaledPseudoGradient) * sum_y
+            + t(Term::ProjectedErrorActivation) * s;
+        let b = t(Term::PostActivationPreError)
+            + t(Term::ProjectedPostPreError) * s
+            + t(Term::ProjectedActivationError) * c;
         let scalars = (n_tangents > 0).then(|| self.tangent_scalars(layer, sum_y, s, c));
 
         let lhs = &mut self.lhs_primal[idx];
@@ -422,7 +538,11 @@ impl<T: Float> Unroll<T> {
         let (theta2, theta4, theta9) = (t(Term::ErrorHebb), t(Term::PreError), t(Term::Oja));
         for j in 0..m {
             rhs[j] = -a * yp[j] - theta2 * ep[j];
-            let oja = if self.needs_projection { yp[j] - q[j] } else { yp[j] };
+            let oja = if self.needs_projection {
+                yp[j] - q[j]
+            } else {
+                yp[j]
+            };
             rhs[m + j] = -b * ep[j] + theta9 * oja;
             rhs[2 * m + j] = -theta4 * ep[j];
         }
@@ -441,8 +561,13 @@ impl<T: Float> Unroll<T> {
                     let (ypd, epd) = (ydot_p[k * m + j], edot_p[k * m + j]);
                     let at = j * n_tangents + k;
                     rhs_t[at] = -a_dot * yp[j] - a * ypd - theta2 * epd - k2 * ep[j];
-                    let (q_j, qdot_j) = if self.needs_projection { (q[j], qdot[at]) } else { (T::zero(), T::zero()) };
-                    rhs_t[len + at] = -b_dot * ep[j] - b * epd + theta9 * (ypd - qdot_j) + k9 * (yp[j] - q_j);
+                    let (q_j, qdot_j) = if self.needs_projection {
+                        (q[j], qdot[at])
+                    } else {
+                        (T::zero(), T::zero())
+                    };
+                    rhs_t[len + at] =
+                        -b_dot * ep[j] - b * epd + theta9 * (ypd - qdot_j) + k9 * (yp[j] - q_j);
                     rhs_t[2 * len + at] = -theta4 * epd - k4 * ep[j];
                 }
             }
@@ -465,8 +590,22 @@ impl<T: Float> Unroll<T> {
                     }
                 }
             }
-            matmul(wdot, stacked, m, true, (lhs_t, stacked, 2, false), (&rhs[..2 * m], m, 2, true));
-            matmul(wdot, n, len, true, (&lhs[..rank * n], n, rank, false), (&rhs_t[..rank * len], len, rank, true));
+            matmul(
+                wdot,
+                stacked,
+                m,
+                true,
+                (lhs_t, stacked, 2, false),
+                (&rhs[..2 * m], m, 2, true),
+            );
+            matmul(
+                wdot,
+                n,
+                len,
+                true,
+                (&lhs[..rank * n], n, rank, false),
+                (&rhs_t[..rank * len], len, rank, true),
+            );
         }
 
         // W ← (1 − θ₃) W + [e y 1] [r_e r_y −θ₄ e_p]ᵀ.
@@ -477,7 +616,14 @@ impl<T: Float> Unroll<T> {
             w.iter_mut().for_each(|v| *v *= keep);
         }
         let (lhs, rhs) = (&self.lhs_primal[idx], &self.rhs_primal[idx]);
-        matmul(w, n, m, true, (&lhs[..rank * n], n, rank, false), (&rhs[..rank * m], m, rank, true));
+        matmul(
+            w,
+            n,
+            m,
+            true,
+            (&lhs[..rank * n], n, rank, false),
+            (&rhs[..rank * m], m, rank, true),
+        );
     }
 
     /// `ȧ_k = d(θ₀ + θ₅ Σy + θ₇ s)/dθ_{r_k}` and `ḃ_k = d(θ₁ + θ₆ s + θ₈ eᵀz)/dθ_{r_k}`.
@@ -494,14 +640,23 @@ impl<T: Float> Unroll<T> {
         let mut b_dot = vec![T::zero(); n_tangents];
         for (k, term) in self.terms.iter().enumerate() {
             let ydot = &self.ydot[layer][k * n..(k + 1) * n];
-            let sum_ydot = if has(Term::ScaledPseudoGradient) { ydot.iter().fold(T::zero(), |acc, &v| acc + v) } else { T::zero() };
+            let sum_ydot = if has(Term::ScaledPseudoGradient) {
+                ydot.iter().fold(T::zero(), |acc, &v| acc + v)
+            } else {
+                T::zero()
+            };
             let s_dot = if needs_s {
-                (0..m).fold(T::zero(), |acc, j| acc + qdot[j * n_tangents + k] * ep[j] + q[j] * edot_p[k * m + j])
+                (0..m).fold(T::zero(), |acc, j| {
+                    acc + qdot[j * n_tangents + k] * ep[j] + q[j] * edot_p[k * m + j]
+                })
             } else {
                 T::zero()
             };
             let c_dot = if has(Term::ProjectedActivationError) {
-                let (edot, zdot) = (&self.edot[layer][k * n..(k + 1) * n], &self.zdot[layer][k * n..(k + 1) * n]);
+                let (edot, zdot) = (
+                    &self.edot[layer][k * n..(k + 1) * n],
+                    &self.zdot[layer][k * n..(k + 1) * n],
+                );
                 dot(edot, &self.z[layer]) + dot(&self.e[layer], zdot)
             } else {
                 T::zero()
@@ -518,8 +673,12 @@ impl<T: Float> Unroll<T> {
                 Term::ProjectedActivationError => c,
                 _ => T::zero(),
             };
-            a_dot[k] = t(Term::ScaledPseudoGradient) * sum_ydot + t(Term::ProjectedErrorActivation) * s_dot + explicit_a;
-            b_dot[k] = t(Term::ProjectedPostPreError) * s_dot + t(Term::ProjectedActivationError) * c_dot + explicit_b;
+            a_dot[k] = t(Term::ScaledPseudoGradient) * sum_ydot
+                + t(Term::ProjectedErrorActivation) * s_dot
+                + explicit_a;
+            b_dot[k] = t(Term::ProjectedPostPreError) * s_dot
+                + t(Term::ProjectedActivationError) * c_dot
+                + explicit_b;
         }
         Scalars { a_dot, b_dot }
     }
@@ -538,16 +697,34 @@ impl<T: Float> Unroll<T> {
                 let (n, m) = (self.sizes[layer], self.sizes[layer - 1]);
                 let (y_low, y_high) = self.y.split_at_mut(layer);
                 let z = &mut self.z[layer];
-                matmul(z, n, 1, false, (self.w[layer - 1].as_slice(), n, m, false), (&y_low[layer - 1], m, 1, false));
+                matmul(
+                    z,
+                    n,
+                    1,
+                    false,
+                    (self.w[layer - 1].as_slice(), n, m, false),
+                    (&y_low[layer - 1], m, 1, false),
+                );
                 if layer < n_layers {
-                    activation::softplus_with_derivative(&mut y_high[0], &mut self.ds[layer], z, self.beta);
+                    activation::softplus_with_derivative(
+                        &mut y_high[0],
+                        &mut self.ds[layer],
+                        z,
+                        self.beta,
+                    );
                 } else {
                     activation::softmax(&mut y_high[0], z);
                 }
             }
             let logits = &self.z[n_layers];
-            let max = logits.iter().fold(logits[0], |acc, &v| if v > acc { v } else { acc });
-            let log_norm = max + logits.iter().fold(T::zero(), |acc, &v| acc + (v - max).exp()).ln();
+            let max = logits
+                .iter()
+                .fold(logits[0], |acc, &v| if v > acc { v } else { acc });
+            let log_norm = max
+                + logits
+                    .iter()
+                    .fold(T::zero(), |acc, &v| acc + (v - max).exp())
+                    .ln();
             loss += (log_norm - logits[label]).as_f64();
             if activation::argmax(&self.y[n_layers]) == Some(label) {
                 n_correct += 1;
@@ -559,17 +736,38 @@ impl<T: Float> Unroll<T> {
             for layer in (1..=n_layers).rev() {
                 let (n, m) = (self.sizes[layer], self.sizes[layer - 1]);
                 let (d_low, d_high) = delta.split_at_mut(layer);
-                matmul(&mut grads[layer - 1], n, m, true, (&d_high[0], n, 1, false), (&self.y[layer - 1], m, 1, true));
+                matmul(
+                    &mut grads[layer - 1],
+                    n,
+                    m,
+                    true,
+                    (&d_high[0], n, 1, false),
+                    (&self.y[layer - 1], m, 1, true),
+                );
                 if layer > 1 {
                     let d_prev = &mut d_low[layer - 1];
-                    matmul(d_prev, m, 1, false, (self.w[layer - 1].as_slice(), n, m, true), (&d_high[0], n, 1, false));
-                    d_prev.iter_mut().zip(&self.ds[layer - 1]).for_each(|(d, &s)| *d *= s);
+                    matmul(
+                        d_prev,
+                        m,
+                        1,
+                        false,
+                        (self.w[layer - 1].as_slice(), n, m, true),
+                        (&d_high[0], n, 1, false),
+                    );
+                    d_prev
+                        .iter_mut()
+                        .zip(&self.ds[layer - 1])
+                        .for_each(|(d, &s)| *d *= s);
                 }
             }
         }
         let query_loss = loss / query.len() as f64;
         if !query_loss.is_finite() {
-            return Err(Error::Diverged { episode: 0, step: n_steps, what: "query loss" });
+            return Err(Error::Diverged {
+                episode: 0,
+                step: n_steps,
+                what: "query loss",
+            });
         }
         let mut gradient = [0.0f64; N_TERMS];
         for (layer_idx, grad) in grads.iter().enumerate() {
@@ -577,14 +775,21 @@ impl<T: Float> Unroll<T> {
             let stacked = n_tangents * n;
             for (k, term) in self.terms.iter().enumerate() {
                 let mut total = 0.0f64;
-                for (g_col, wdot_col) in grad.chunks_exact(n).zip(self.wdot[layer_idx].chunks_exact(stacked)) {
+                for (g_col, wdot_col) in grad
+                    .chunks_exact(n)
+                    .zip(self.wdot[layer_idx].chunks_exact(stacked))
+                {
                     total += dot(g_col, &wdot_col[k * n..(k + 1) * n]).as_f64();
                 }
                 gradient[term.index()] += total;
             }
         }
         if gradient.iter().any(|g| !g.is_finite()) {
-            return Err(Error::Diverged { episode: 0, step: n_steps, what: "meta-gradient" });
+            return Err(Error::Diverged {
+                episode: 0,
+                step: n_steps,
+                what: "meta-gradient",
+            });
         }
         Ok(UnrollOutcome {
             query_loss,

@@ -12,8 +12,8 @@ use linalg::{
 use plasticity_core::{Mlp, N_TERMS};
 
 use crate::{
-    Adam, Error, ImagePool, InnerLoop, MetaConfig, Pathway, Phase, Result, eligible_classes, meta_gradient,
-    sample_task,
+    Adam, Error, ImagePool, InnerLoop, MetaConfig, Pathway, Phase, Result, eligible_classes,
+    meta_gradient, sample_task,
 };
 
 /// Item offset of meta-test episodes in the per-episode RNG streams, so that meta-test episode
@@ -137,7 +137,10 @@ impl MetaTrainer {
         let mut trainer = MetaTrainer::new(config)?;
         let refuse = |reason: String| Err(Error::StateMismatch { reason });
         if state.version != STATE_VERSION {
-            return refuse(format!("layout version {} (this build reads {STATE_VERSION})", state.version));
+            return refuse(format!(
+                "layout version {} (this build reads {STATE_VERSION})",
+                state.version
+            ));
         }
         if state.config_fingerprint != trainer.fingerprint {
             return refuse(format!(
@@ -156,7 +159,10 @@ impl MetaTrainer {
             return refuse("non-finite Θ or Adam moment".to_string());
         }
         if let Some(r) = (0..N_TERMS).find(|&r| !trainer.plastic[r] && state.theta[r] != 0.0) {
-            return refuse(format!("θ{r} = {} but F{r} is not plastic in this config", state.theta[r]));
+            return refuse(format!(
+                "θ{r} = {} but F{r} is not plastic in this config",
+                state.theta[r]
+            ));
         }
         trainer.theta = state.theta;
         trainer.adam = state.adam;
@@ -202,12 +208,27 @@ impl MetaTrainer {
     /// As [`run_episode`]; [`Error::NonFiniteTheta`] if the update made a θ_r non-finite.
     pub fn step<T: Float>(&mut self, pool: &ImagePool) -> Result<EpisodeStats> {
         let episode_idx = self.next_episode;
-        let stats = run_episode::<T>(&self.config, pool, &self.theta, episode_idx, Phase::MetaTrain, true)?;
+        let stats = run_episode::<T>(
+            &self.config,
+            pool,
+            &self.theta,
+            episode_idx,
+            Phase::MetaTrain,
+            true,
+        )?;
         let mut theta = self.theta;
         let mut adam = self.adam.clone();
-        adam.step(&mut theta, &stats.gradient, &self.plastic, &self.config.optimizer);
+        adam.step(
+            &mut theta,
+            &stats.gradient,
+            &self.plastic,
+            &self.config.optimizer,
+        );
         if let Some(term) = theta.iter().position(|t| !t.is_finite()) {
-            return Err(Error::NonFiniteTheta { episode: episode_idx, term });
+            return Err(Error::NonFiniteTheta {
+                episode: episode_idx,
+                term,
+            });
         }
         self.theta = theta;
         self.adam = adam;
@@ -277,52 +298,94 @@ pub fn run_episode<T: Float>(
     let n_outputs = *sizes.last().expect("validated: at least two widths");
     if pool.n_pixels() != sizes[0] {
         return Err(Error::Data {
-            reason: format!("images have {} pixels, the network {} inputs", pool.n_pixels(), sizes[0]),
+            reason: format!(
+                "images have {} pixels, the network {} inputs",
+                pool.n_pixels(),
+                sizes[0]
+            ),
         });
     }
     if pool.n_classes() > n_outputs {
         return Err(Error::Data {
-            reason: format!("label {} has no output unit ({n_outputs} outputs)", pool.n_classes() - 1),
+            reason: format!(
+                "label {} has no output unit ({n_outputs} outputs)",
+                pool.n_classes() - 1
+            ),
         });
     }
     let (item, task_stream) = match phase {
         Phase::MetaTrain => (episode_idx as u64, Stream::Episode),
-        Phase::MetaTest => (episode_idx as u64 + META_TEST_ITEM_OFFSET, Stream::Evaluation),
+        Phase::MetaTest => (
+            episode_idx as u64 + META_TEST_ITEM_OFFSET,
+            Stream::Evaluation,
+        ),
     };
     let classes = eligible_classes(pool, &config.episode, phase)?;
-    let task = sample_task(pool, &classes, &config.episode, &mut for_item(config.seed, task_stream, item))?;
+    let task = sample_task(
+        pool,
+        &classes,
+        &config.episode,
+        &mut for_item(config.seed, task_stream, item),
+    )?;
     let net = Mlp::<T>::new(&config.mlp, &mut for_item(config.seed, Stream::Init, item))?;
     let pathway = match config.feedback {
         FeedbackKind::Fixed => {
-            let feedback = Feedback::<T>::new(FeedbackKind::Fixed, sizes, 1.0, &mut for_item(config.seed, Stream::Feedback, item))?;
+            let feedback = Feedback::<T>::new(
+                FeedbackKind::Fixed,
+                sizes,
+                1.0,
+                &mut for_item(config.seed, Stream::Feedback, item),
+            )?;
             Pathway::Fixed(feedback.matrices().to_vec())
         }
         _ => Pathway::Backprop,
     };
-    let inner = InnerLoop { weights: net.weights().to_vec(), pathway, beta: config.mlp.beta };
+    let inner = InnerLoop {
+        weights: net.weights().to_vec(),
+        pathway,
+        beta: config.mlp.beta,
+    };
 
     let gather = |indices: &[usize]| -> Vec<T> {
-        indices.iter().flat_map(|&idx| pool.image(idx).iter().map(|&p| T::of_f64(f64::from(p)))).collect()
+        indices
+            .iter()
+            .flat_map(|&idx| pool.image(idx).iter().map(|&p| T::of_f64(f64::from(p))))
+            .collect()
     };
     let n_pixels = pool.n_pixels();
     let (train_inputs, query_inputs) = (gather(&task.train), gather(&task.query));
-    let train: Vec<(&[T], usize)> =
-        train_inputs.chunks_exact(n_pixels).zip(&task.train).map(|(x, &idx)| (x, pool.label(idx))).collect();
-    let query: Vec<(&[T], usize)> =
-        query_inputs.chunks_exact(n_pixels).zip(&task.query).map(|(x, &idx)| (x, pool.label(idx))).collect();
+    let train: Vec<(&[T], usize)> = train_inputs
+        .chunks_exact(n_pixels)
+        .zip(&task.train)
+        .map(|(x, &idx)| (x, pool.label(idx)))
+        .collect();
+    let query: Vec<(&[T], usize)> = query_inputs
+        .chunks_exact(n_pixels)
+        .zip(&task.query)
+        .map(|(x, &idx)| (x, pool.label(idx)))
+        .collect();
 
-    let terms = if with_gradient { config.rule.terms() } else { Vec::new() };
+    let terms = if with_gradient {
+        config.rule.terms()
+    } else {
+        Vec::new()
+    };
     let plastic = plastic_mask(config);
     if let Some(r) = (0..N_TERMS).find(|&r| !plastic[r] && theta[r] != 0.0) {
-        return Err(Error::InvalidConfig { field: "theta", reason: format!("θ{r} = {} but F{r} is not plastic", theta[r]) });
+        return Err(Error::InvalidConfig {
+            field: "theta",
+            reason: format!("θ{r} = {} but F{r} is not plastic", theta[r]),
+        });
     }
     let outcome = meta_gradient(&inner, &terms, theta, &train, &query)
-    .map_err(|err| err.at_episode(episode_idx))?;
+        .map_err(|err| err.at_episode(episode_idx))?;
 
     let (alignment, orthonormality) = if config.diagnostics {
         let adapted = Mlp::from_weights(outcome.weights.clone(), config.mlp.beta)?;
         let mut feedback = match &inner.pathway {
-            Pathway::Fixed(matrices) => Feedback::from_matrices(FeedbackKind::Fixed, sizes, matrices.clone())?,
+            Pathway::Fixed(matrices) => {
+                Feedback::from_matrices(FeedbackKind::Fixed, sizes, matrices.clone())?
+            }
             Pathway::Backprop => Feedback::backprop(sizes),
         };
         let angles = alignment_angles(&adapted, &mut feedback, query.iter().copied())?;
@@ -331,7 +394,11 @@ pub fn run_episode<T: Float>(
     } else {
         (Vec::new(), Vec::new())
     };
-    let penalty: f64 = (0..N_TERMS).filter(|&r| plastic[r]).map(|r| theta[r].abs()).sum::<f64>() * config.optimizer.l1;
+    let penalty: f64 = (0..N_TERMS)
+        .filter(|&r| plastic[r])
+        .map(|r| theta[r].abs())
+        .sum::<f64>()
+        * config.optimizer.l1;
     Ok(EpisodeStats {
         episode: episode_idx,
         phase: phase.into(),

@@ -8,12 +8,19 @@ use plasticity_core::Term;
 fn paper_defaults() {
     let config = MetaConfig::paper(RuleFamily::Bio, FeedbackKind::Fixed);
     assert_eq!(config.mlp.sizes, vec![784, 170, 130, 100, 70, 47]);
-    assert_eq!((config.episode.n_ways, config.episode.n_train_per_class, config.episode.n_query_per_class), (5, 50, 10));
-    assert_eq!(config.optimizer.lr, 1e-3);
-    assert_eq!(config.optimizer.l1, 0.0);
+    assert_eq!(
+        (
+            config.episode.n_ways,
+            config.episode.n_train_per_class,
+            config.episode.n_query_per_class
+        ),
+        (5, 50, 10)
+    );
+    assert_eq!(config.optimizer.lr.to_bits(), 1e-3f64.to_bits());
+    assert_eq!(config.optimizer.l1.to_bits(), 0.0f64.to_bits());
     let theta = config.initial_theta();
-    assert_eq!(theta[0], 1e-3);
-    assert!(theta[1..].iter().all(|&t| t == 0.0));
+    assert_eq!(theta[0].to_bits(), 1e-3f64.to_bits());
+    assert!(theta[1..].iter().all(|&t| t.to_bits() == 0));
 }
 
 #[test]
@@ -22,9 +29,27 @@ fn invalid_configs_name_their_field() {
         Err(Error::InvalidConfig { field: got, .. }) => assert_eq!(got, field),
         other => panic!("expected InvalidConfig {{ {field} }}, got {other:?}"),
     };
-    check(MetaConfig { feedback: FeedbackKind::Direct, ..MetaConfig::default() }, "feedback");
-    check(MetaConfig { rule: RuleFamily::Custom(vec![]), ..MetaConfig::default() }, "rule");
-    check(MetaConfig { rule: RuleFamily::Custom(vec![Term::Oja, Term::Oja]), ..MetaConfig::default() }, "rule");
+    check(
+        MetaConfig {
+            feedback: FeedbackKind::Direct,
+            ..MetaConfig::default()
+        },
+        "feedback",
+    );
+    check(
+        MetaConfig {
+            rule: RuleFamily::Custom(vec![]),
+            ..MetaConfig::default()
+        },
+        "rule",
+    );
+    check(
+        MetaConfig {
+            rule: RuleFamily::Custom(vec![Term::Oja, Term::Oja]),
+            ..MetaConfig::default()
+        },
+        "rule",
+    );
     let mut config = MetaConfig::default();
     config.episode.n_ways = 0;
     check(config, "episode.n_ways");

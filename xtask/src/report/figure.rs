@@ -122,7 +122,10 @@ impl LineChart {
             (y_min, y_max) = (lo, hi);
         } else if self.log_y {
             if y_min <= 0.0 {
-                bail!("chart '{}' has non-positive values on a log axis", self.title);
+                bail!(
+                    "chart '{}' has non-positive values on a log axis",
+                    self.title
+                );
             }
             (y_min, y_max) = (y_min / 1.25, y_max * 1.25);
         } else {

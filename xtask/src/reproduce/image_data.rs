@@ -29,8 +29,18 @@ impl ImageSet {
         for (idx, chunk) in pixels.chunks_exact_mut(n_inputs).enumerate() {
             data.images().write_f32(idx, chunk);
         }
-        let labels = data.labels().as_slice().iter().map(|&l| usize::from(l)).collect();
-        ImageSet { pixels, labels, n_inputs, n_classes: data.n_classes() }
+        let labels = data
+            .labels()
+            .as_slice()
+            .iter()
+            .map(|&l| usize::from(l))
+            .collect();
+        ImageSet {
+            pixels,
+            labels,
+            n_inputs,
+            n_classes: data.n_classes(),
+        }
     }
 
     /// Number of images.
@@ -50,12 +60,22 @@ impl ImageSet {
             pixels.extend_from_slice(self.image(idx));
         }
         let labels = indices.iter().map(|&idx| self.labels[idx]).collect();
-        ImageSet { pixels, labels, n_inputs: self.n_inputs, n_classes: self.n_classes }
+        ImageSet {
+            pixels,
+            labels,
+            n_inputs: self.n_inputs,
+            n_classes: self.n_classes,
+        }
     }
 
     /// `(image, label)` pairs in the order of `indices`.
-    pub(crate) fn samples<'a>(&'a self, indices: &'a [usize]) -> impl Iterator<Item = (&'a [f32], usize)> + 'a {
-        indices.iter().map(move |&idx| (self.image(idx), self.labels[idx]))
+    pub(crate) fn samples<'a>(
+        &'a self,
+        indices: &'a [usize],
+    ) -> impl Iterator<Item = (&'a [f32], usize)> + 'a {
+        indices
+            .iter()
+            .map(move |&idx| (self.image(idx), self.labels[idx]))
     }
 }
 
@@ -68,7 +88,11 @@ pub(crate) struct TrainTest {
 }
 
 /// Reads, verifies and parses MNIST or Fashion-MNIST (same file names), recording provenance.
-pub(crate) fn load_mnist_like(ctx: &Context, dataset: Dataset, report: &mut Report) -> anyhow::Result<TrainTest> {
+pub(crate) fn load_mnist_like(
+    ctx: &Context,
+    dataset: Dataset,
+    report: &mut Report,
+) -> anyhow::Result<TrainTest> {
     let names = [
         "train-images-idx3-ubyte.gz",
         "train-labels-idx1-ubyte.gz",
@@ -77,13 +101,17 @@ pub(crate) fn load_mnist_like(ctx: &Context, dataset: Dataset, report: &mut Repo
     ];
     let bytes = ctx.read_data(dataset, &names, report)?;
     let parse = |images: usize, labels: usize| -> anyhow::Result<LabelledImages> {
-        let parsed = idx::parse_images(&bytes[images]).with_context(|| format!("parsing {dataset}/{}", names[images]))?;
-        let parsed_labels =
-            idx::parse_labels(&bytes[labels]).with_context(|| format!("parsing {dataset}/{}", names[labels]))?;
+        let parsed = idx::parse_images(&bytes[images])
+            .with_context(|| format!("parsing {dataset}/{}", names[images]))?;
+        let parsed_labels = idx::parse_labels(&bytes[labels])
+            .with_context(|| format!("parsing {dataset}/{}", names[labels]))?;
         LabelledImages::new(parsed, parsed_labels)
             .with_context(|| format!("pairing {dataset}/{} with {}", names[images], names[labels]))
     };
-    Ok(TrainTest { train: ImageSet::from_labelled(&parse(0, 1)?), test: ImageSet::from_labelled(&parse(2, 3)?) })
+    Ok(TrainTest {
+        train: ImageSet::from_labelled(&parse(0, 1)?),
+        test: ImageSet::from_labelled(&parse(2, 3)?),
+    })
 }
 
 /// Mean and 95 % percentile-bootstrap CI of per-seed values.
@@ -101,7 +129,8 @@ pub(crate) struct SeedSummary {
 /// reproducible.
 pub(crate) fn summarize(values: &[f64], seed: u64) -> SeedSummary {
     let m = mean(values).unwrap_or(f64::NAN);
-    let (low, high) = bootstrap_ci(values, 0.95, 2000, &mut stream(seed, Stream::Bootstrap)).unwrap_or((m, m));
+    let (low, high) =
+        bootstrap_ci(values, 0.95, 2000, &mut stream(seed, Stream::Bootstrap)).unwrap_or((m, m));
     SeedSummary { mean: m, low, high }
 }
 

@@ -14,8 +14,8 @@ use std::{ops::ControlFlow, time::Instant};
 
 use anyhow::Context as _;
 use feedback_alignment::{
-    Error as FaError, Feedback, FeedbackKind, effective_ranks, evaluate, layer_norms, train_minibatch, train_online,
-    weight_norms,
+    Error as FaError, Feedback, FeedbackKind, effective_ranks, evaluate, layer_norms,
+    train_minibatch, train_online, weight_norms,
 };
 use linalg::rng::{Stream, for_item, permutation};
 use plasticity_core::{Mlp, MlpConfig, Rule, RuleSet};
@@ -66,15 +66,27 @@ impl OjaConfig {
             hidden: vec![170, 130, 100, 70],
             beta: 10.0,
             theta0: 0.01,
-            theta_oja_grid: if quick { vec![0.002, 0.004] } else { vec![0.001, 0.002, 0.004, 0.008] },
+            theta_oja_grid: if quick {
+                vec![0.002, 0.004]
+            } else {
+                vec![0.001, 0.002, 0.004, 0.008]
+            },
             n_seeds: if quick { 2 } else { 10 },
             n_train: if quick { 4_000 } else { 50_000 },
             n_val: if quick { 1_000 } else { 10_000 },
             n_probe: 500,
             batch_sizes: if quick { vec![1, 32] } else { vec![1, 32, 128] },
-            depths: if quick { vec![2, 6] } else { vec![2, 4, 6, 8, 10] },
+            depths: if quick {
+                vec![2, 6]
+            } else {
+                vec![2, 4, 6, 8, 10]
+            },
             depth_width: 100,
-            gains: if quick { vec![0.1, 1.0, 10.0] } else { vec![0.1, 0.3, 1.0, 3.0, 10.0] },
+            gains: if quick {
+                vec![0.1, 1.0, 10.0]
+            } else {
+                vec![0.1, 0.3, 1.0, 3.0, 10.0]
+            },
         }
     }
 
@@ -82,7 +94,12 @@ impl OjaConfig {
         let mut sizes = vec![784];
         sizes.extend_from_slice(hidden);
         sizes.push(10);
-        MlpConfig { sizes, beta: self.beta, init_gain: gain, ..MlpConfig::default() }
+        MlpConfig {
+            sizes,
+            beta: self.beta,
+            init_gain: gain,
+            ..MlpConfig::default()
+        }
     }
 }
 
@@ -159,7 +176,10 @@ struct Splits {
 fn load_splits(ctx: &Context, config: &OjaConfig, report: &mut Report) -> anyhow::Result<Splits> {
     let data = load_mnist_like(ctx, Dataset::Mnist, report)?;
     let n = data.train.len();
-    anyhow::ensure!(config.n_train + config.n_val <= n, "MNIST train has {n} images, fewer than train + validation");
+    anyhow::ensure!(
+        config.n_train + config.n_val <= n,
+        "MNIST train has {n} images, fewer than train + validation"
+    );
     let train_idx: Vec<usize> = (0..config.n_train).collect();
     let val_idx: Vec<usize> = (n - config.n_val..n).collect();
     let probe_idx: Vec<usize> = (0..config.n_probe.min(data.test.len())).collect();
@@ -171,17 +191,42 @@ fn load_splits(ctx: &Context, config: &OjaConfig, report: &mut Report) -> anyhow
     })
 }
 
-fn run_job(job: &Job, seed: u64, train: &ImageSet, eval: &ImageSet, probe: &ImageSet) -> anyhow::Result<Outcome> {
+fn run_job(
+    job: &Job,
+    seed: u64,
+    train: &ImageSet,
+    eval: &ImageSet,
+    probe: &ImageSet,
+) -> anyhow::Result<Outcome> {
     let mut net = Mlp::<f32>::new(&job.mlp, &mut for_item(seed, Stream::Init, job.seed_idx))?;
-    let mut feedback = Feedback::new(job.feedback, net.sizes(), 1.0, &mut for_item(seed, Stream::Feedback, job.seed_idx))?;
-    let order = permutation(train.len(), &mut for_item(seed, Stream::Shuffle, job.seed_idx));
+    let mut feedback = Feedback::new(
+        job.feedback,
+        net.sizes(),
+        1.0,
+        &mut for_item(seed, Stream::Feedback, job.seed_idx),
+    )?;
+    let order = permutation(
+        train.len(),
+        &mut for_item(seed, Stream::Shuffle, job.seed_idx),
+    );
     let rules = RuleSet::from(job.rule);
     let trained = if job.batch_size == 1 {
-        train_online(&mut net, &mut feedback, &rules, train.samples(&order), |_| ControlFlow::Continue(()))
+        train_online(
+            &mut net,
+            &mut feedback,
+            &rules,
+            train.samples(&order),
+            |_| ControlFlow::Continue(()),
+        )
     } else {
-        train_minibatch(&mut net, &mut feedback, &rules, train.samples(&order), job.batch_size, |_| {
-            ControlFlow::Continue(())
-        })
+        train_minibatch(
+            &mut net,
+            &mut feedback,
+            &rules,
+            train.samples(&order),
+            job.batch_size,
+            |_| ControlFlow::Continue(()),
+        )
     };
     match trained {
         Ok(_) => {}
@@ -207,17 +252,36 @@ fn run_job(job: &Job, seed: u64, train: &ImageSet, eval: &ImageSet, probe: &Imag
             *sum += norms.activation[layer + 1];
         }
     }
-    let activation_norms = norm_sums.iter().map(|s| s / probe.len().max(1) as f64).collect();
+    let activation_norms = norm_sums
+        .iter()
+        .map(|s| s / probe.len().max(1) as f64)
+        .collect();
     let ranks = effective_ranks(&net, (0..probe.len()).map(|idx| probe.image(idx)))?;
-    Ok(Outcome { accuracy, diverged: None, activation_norms, weight_norms: weight_norms(&net), effective_ranks: ranks })
+    Ok(Outcome {
+        accuracy,
+        diverged: None,
+        activation_norms,
+        weight_norms: weight_norms(&net),
+        effective_ranks: ranks,
+    })
 }
 
 /// Runs jobs in parallel; results keep the jobs' order.
-fn run_jobs(jobs: &[Job], seed: u64, train: &ImageSet, eval: &ImageSet, probe: &ImageSet) -> anyhow::Result<Vec<Outcome>> {
+fn run_jobs(
+    jobs: &[Job],
+    seed: u64,
+    train: &ImageSet,
+    eval: &ImageSet,
+    probe: &ImageSet,
+) -> anyhow::Result<Vec<Outcome>> {
     jobs.par_iter()
         .map(|job| {
-            run_job(job, seed, train, eval, probe)
-                .with_context(|| format!("{:?} {:?}, batch {}, seed {}", job.feedback, job.rule.theta, job.batch_size, job.seed_idx))
+            run_job(job, seed, train, eval, probe).with_context(|| {
+                format!(
+                    "{:?} {:?}, batch {}, seed {}",
+                    job.feedback, job.rule.theta, job.batch_size, job.seed_idx
+                )
+            })
         })
         .collect()
 }
@@ -227,7 +291,12 @@ const SELECTION_SEED: u64 = 10_000;
 
 /// Chooses θ9 on the validation split: BP+Oja and FA+Oja at batch 1 on `hidden`, one selection
 /// seed each; the best mean validation accuracy wins. Returns θ9 and a Markdown table.
-fn select_theta_oja(config: &OjaConfig, seed: u64, splits: &Splits, hidden: &[usize]) -> anyhow::Result<(f64, String)> {
+fn select_theta_oja(
+    config: &OjaConfig,
+    seed: u64,
+    splits: &Splits,
+    hidden: &[usize],
+) -> anyhow::Result<(f64, String)> {
     let mut jobs = Vec::new();
     for &theta_oja in &config.theta_oja_grid {
         for learner in [Learner::BpOja, Learner::FaOja] {
@@ -241,16 +310,24 @@ fn select_theta_oja(config: &OjaConfig, seed: u64, splits: &Splits, hidden: &[us
         }
     }
     let outcomes = run_jobs(&jobs, seed, &splits.train, &splits.val, &splits.probe)?;
-    let mut table = String::from("θ9 chosen on the validation split (last 10,000 training images; one selection seed):\n\n| θ9 | BP+Oja val. acc. | FA+Oja val. acc. |\n|---|---|---|\n");
+    let mut table = String::from(
+        "θ9 chosen on the validation split (last 10,000 training images; one selection seed):\n\n| θ9 | BP+Oja val. acc. | FA+Oja val. acc. |\n|---|---|---|\n",
+    );
     let mut best = (f64::NEG_INFINITY, config.theta_oja_grid[0]);
     for (grid_idx, &theta_oja) in config.theta_oja_grid.iter().enumerate() {
-        let (bp, fa) = (outcomes[2 * grid_idx].accuracy, outcomes[2 * grid_idx + 1].accuracy);
+        let (bp, fa) = (
+            outcomes[2 * grid_idx].accuracy,
+            outcomes[2 * grid_idx + 1].accuracy,
+        );
         table.push_str(&format!("| {theta_oja} | {bp:.4} | {fa:.4} |\n"));
         if (bp + fa) / 2.0 > best.0 {
             best = ((bp + fa) / 2.0, theta_oja);
         }
     }
-    table.push_str(&format!("\nChosen: θ9 = {} (θ0 = {} for every learner).", best.1, config.theta0));
+    table.push_str(&format!(
+        "\nChosen: θ9 = {} (θ0 = {} for every learner).",
+        best.1, config.theta0
+    ));
     Ok((best.1, table))
 }
 
@@ -270,7 +347,13 @@ fn run_conditions(
                 for theta in rule.theta.iter_mut() {
                     *theta *= theta_scale;
                 }
-                jobs.push(Job { mlp: mlp.clone(), feedback: learner.feedback(), rule, batch_size: *batch_size, seed_idx });
+                jobs.push(Job {
+                    mlp: mlp.clone(),
+                    feedback: learner.feedback(),
+                    rule,
+                    batch_size: *batch_size,
+                    seed_idx,
+                });
             }
         }
     }
@@ -278,7 +361,12 @@ fn run_conditions(
     let mut iter = flat.into_iter();
     Ok(conditions
         .iter()
-        .map(|_| Learner::ALL.iter().map(|_| iter.by_ref().take(config.n_seeds).collect()).collect())
+        .map(|_| {
+            Learner::ALL
+                .iter()
+                .map(|_| iter.by_ref().take(config.n_seeds).collect())
+                .collect()
+        })
         .collect())
 }
 
@@ -287,7 +375,10 @@ fn accuracies(outcomes: &[Outcome]) -> Vec<f64> {
 }
 
 fn paired_gain(with: &[Outcome], without: &[Outcome]) -> Vec<f64> {
-    with.iter().zip(without).map(|(a, b)| a.accuracy - b.accuracy).collect()
+    with.iter()
+        .zip(without)
+        .map(|(a, b)| a.accuracy - b.accuracy)
+        .collect()
 }
 
 fn diverged(outcomes: &[Outcome]) -> usize {
@@ -295,7 +386,10 @@ fn diverged(outcomes: &[Outcome]) -> usize {
 }
 
 fn learner_idx(learner: Learner) -> usize {
-    Learner::ALL.iter().position(|&l| l == learner).expect("every learner is in ALL")
+    Learner::ALL
+        .iter()
+        .position(|&l| l == learner)
+        .expect("every learner is in ALL")
 }
 
 /// Accuracy table and metrics rows of a sweep; `label(c)` names condition `c`.
@@ -307,7 +401,9 @@ fn sweep_table(
     label: &dyn Fn(usize) -> String,
     seed: u64,
 ) -> Vec<Vec<SeedSummary>> {
-    let mut table = String::from("| condition | BP | BP+Oja | FA | FA+Oja | diverged runs |\n|---|---|---|---|---|---|\n");
+    let mut table = String::from(
+        "| condition | BP | BP+Oja | FA | FA+Oja | diverged runs |\n|---|---|---|---|---|---|\n",
+    );
     let mut summaries = vec![Vec::new(); Learner::ALL.len()];
     for (c, per_learner) in outcomes.iter().enumerate() {
         let mut row = vec![x_values[c]];
@@ -321,17 +417,36 @@ fn sweep_table(
             summaries[l].push(summary);
         }
         metrics.push(row);
-        table.push_str(&format!("| {} | {} | {n_diverged} |\n", label(c), cells.join(" | ")));
+        table.push_str(&format!(
+            "| {} | {} | {n_diverged} |\n",
+            label(c),
+            cells.join(" | ")
+        ));
     }
-    report.note(format!("Test accuracy (full 10,000-image test set), mean [95 % CI] over seeds:\n\n{table}"));
+    report.note(format!(
+        "Test accuracy (full 10,000-image test set), mean [95 % CI] over seeds:\n\n{table}"
+    ));
     summaries
 }
 
-fn accuracy_chart(title: &str, x_label: &str, x_values: &[f64], summaries: &[Vec<SeedSummary>]) -> LineChart {
+fn accuracy_chart(
+    title: &str,
+    x_label: &str,
+    x_values: &[f64],
+    summaries: &[Vec<SeedSummary>],
+) -> LineChart {
     let mut chart = LineChart::new(title, x_label, "test accuracy").y_range(0.0, 1.0);
     for (l, learner) in Learner::ALL.iter().enumerate() {
-        let line = x_values.iter().zip(&summaries[l]).map(|(&x, s)| (x, s.mean)).collect();
-        let band = x_values.iter().zip(&summaries[l]).map(|(&x, s)| (x, s.low, s.high)).collect();
+        let line = x_values
+            .iter()
+            .zip(&summaries[l])
+            .map(|(&x, s)| (x, s.mean))
+            .collect();
+        let band = x_values
+            .iter()
+            .zip(&summaries[l])
+            .map(|(&x, s)| (x, s.low, s.high))
+            .collect();
         chart = chart.series(Series::line(learner.name(), line).with_band(band));
     }
     chart
@@ -356,14 +471,22 @@ fn claim_gain(report: &mut Report, claim: &str, measure: &str, gain: &[f64], see
 /// `reproduce oja-online`: batch 1 versus mini-batches.
 pub(crate) fn run_online(ctx: &Context) -> anyhow::Result<Report> {
     let config = OjaConfig::new(ctx.quick);
-    let mut report = Report::new("oja-online", "Oja's rule and online learning (paper A)", ctx.seed, ctx.quick, &config)?;
+    let mut report = Report::new(
+        "oja-online",
+        "Oja's rule and online learning (paper A)",
+        ctx.seed,
+        ctx.quick,
+        &config,
+    )?;
     let splits = load_splits(ctx, &config, &mut report)?;
     let started = Instant::now();
     let (theta_oja, selection) = select_theta_oja(&config, ctx.seed, &splits, &config.hidden)?;
     report.note(selection);
     // Learning-rate scale per batch size, chosen on validation with BP among {1, √B, B}
     // (the mean-of-batch update with scale B is the sum over the batch of paper B's code).
-    let mut scale_table = String::from("Learning-rate scale per batch size (validation accuracy of BP, one selection seed):\n\n| batch | scale 1 | scale √B | scale B | chosen |\n|---|---|---|---|---|\n");
+    let mut scale_table = String::from(
+        "Learning-rate scale per batch size (validation accuracy of BP, one selection seed):\n\n| batch | scale 1 | scale √B | scale B | chosen |\n|---|---|---|---|---|\n",
+    );
     let mut conditions = Vec::new();
     for &batch in &config.batch_sizes {
         if batch == 1 {
@@ -382,10 +505,15 @@ pub(crate) fn run_online(ctx: &Context) -> anyhow::Result<Report> {
             })
             .collect();
         let outcomes = run_jobs(&jobs, ctx.seed, &splits.train, &splits.val, &splits.probe)?;
-        let best = (0..3).max_by(|&a, &b| outcomes[a].accuracy.total_cmp(&outcomes[b].accuracy)).unwrap_or(0);
+        let best = (0..3)
+            .max_by(|&a, &b| outcomes[a].accuracy.total_cmp(&outcomes[b].accuracy))
+            .unwrap_or(0);
         scale_table.push_str(&format!(
             "| {batch} | {:.4} | {:.4} | {:.4} | {} |\n",
-            outcomes[0].accuracy, outcomes[1].accuracy, outcomes[2].accuracy, ["1", "√B", "B"][best]
+            outcomes[0].accuracy,
+            outcomes[1].accuracy,
+            outcomes[2].accuracy,
+            ["1", "√B", "B"][best]
         ));
         conditions.push((config.mlp(&config.hidden, 1.0), batch, scales[best]));
     }
@@ -394,15 +522,31 @@ pub(crate) fn run_online(ctx: &Context) -> anyhow::Result<Report> {
     report.timing("selection and all runs", started.elapsed().as_secs_f64());
     let x_values: Vec<f64> = config.batch_sizes.iter().map(|&b| b as f64).collect();
     let mut metrics = metrics_columns();
-    let summaries = sweep_table(&mut report, &mut metrics, &outcomes, &x_values, &|c| format!("batch {}", config.batch_sizes[c]), ctx.seed);
+    let summaries = sweep_table(
+        &mut report,
+        &mut metrics,
+        &outcomes,
+        &x_values,
+        &|c| format!("batch {}", config.batch_sizes[c]),
+        ctx.seed,
+    );
     report.metrics(metrics);
     report.figure(
         "accuracy_vs_batch",
         "Test accuracy after one pass, by batch size (shaded: 95 % CI over seeds)",
-        accuracy_chart("Oja's rule and batching (MNIST)", "batch size", &x_values, &summaries),
+        accuracy_chart(
+            "Oja's rule and batching (MNIST)",
+            "batch size",
+            &x_values,
+            &summaries,
+        ),
     );
-    let (bp, bp_oja, fa, fa_oja) =
-        (learner_idx(Learner::Bp), learner_idx(Learner::BpOja), learner_idx(Learner::Fa), learner_idx(Learner::FaOja));
+    let (bp, bp_oja, fa, fa_oja) = (
+        learner_idx(Learner::Bp),
+        learner_idx(Learner::BpOja),
+        learner_idx(Learner::Fa),
+        learner_idx(Learner::FaOja),
+    );
     let online = &outcomes[0];
     report.row(
         "BP test accuracy, batch 1 (sanity)",
@@ -410,8 +554,20 @@ pub(crate) fn run_online(ctx: &Context) -> anyhow::Result<Report> {
         summaries[bp][0].mean,
         Band::AtLeast(if ctx.quick { 0.75 } else { 0.9 }),
     );
-    claim_gain(&mut report, "Oja improves online (batch 1) BP", "paired test-accuracy gain BP+Oja − BP", &paired_gain(&online[bp_oja], &online[bp]), ctx.seed ^ 101);
-    claim_gain(&mut report, "Oja improves online (batch 1) FA", "paired gain FA+Oja − FA", &paired_gain(&online[fa_oja], &online[fa]), ctx.seed ^ 102);
+    claim_gain(
+        &mut report,
+        "Oja improves online (batch 1) BP",
+        "paired test-accuracy gain BP+Oja − BP",
+        &paired_gain(&online[bp_oja], &online[bp]),
+        ctx.seed ^ 101,
+    );
+    claim_gain(
+        &mut report,
+        "Oja improves online (batch 1) FA",
+        "paired gain FA+Oja − FA",
+        &paired_gain(&online[fa_oja], &online[fa]),
+        ctx.seed ^ 102,
+    );
     let last = outcomes.len() - 1;
     let shrink: Vec<f64> = paired_gain(&online[fa_oja], &online[fa])
         .iter()
@@ -421,7 +577,10 @@ pub(crate) fn run_online(ctx: &Context) -> anyhow::Result<Report> {
     claim_gain(
         &mut report,
         "the benefit of Oja shrinks with batching",
-        &format!("FA gain at batch 1 minus gain at batch {}", config.batch_sizes[last]),
+        &format!(
+            "FA gain at batch 1 minus gain at batch {}",
+            config.batch_sizes[last]
+        ),
         &shrink,
         ctx.seed ^ 103,
     );
@@ -431,36 +590,66 @@ pub(crate) fn run_online(ctx: &Context) -> anyhow::Result<Report> {
 /// `reproduce oja-depth`: accuracy versus the number of hidden layers.
 pub(crate) fn run_depth(ctx: &Context) -> anyhow::Result<Report> {
     let config = OjaConfig::new(ctx.quick);
-    let mut report = Report::new("oja-depth", "Oja's rule in deep networks (paper A)", ctx.seed, ctx.quick, &config)?;
+    let mut report = Report::new(
+        "oja-depth",
+        "Oja's rule in deep networks (paper A)",
+        ctx.seed,
+        ctx.quick,
+        &config,
+    )?;
     let splits = load_splits(ctx, &config, &mut report)?;
     let started = Instant::now();
     let base_hidden = vec![config.depth_width; config.depths[0]];
     let (theta_oja, selection) = select_theta_oja(&config, ctx.seed, &splits, &base_hidden)?;
     report.note(selection);
-    let conditions: Vec<(MlpConfig, usize, f64)> =
-        config.depths.iter().map(|&d| (config.mlp(&vec![config.depth_width; d], 1.0), 1, 1.0)).collect();
+    let conditions: Vec<(MlpConfig, usize, f64)> = config
+        .depths
+        .iter()
+        .map(|&d| (config.mlp(&vec![config.depth_width; d], 1.0), 1, 1.0))
+        .collect();
     let outcomes = run_conditions(&config, ctx.seed, &splits, &conditions, theta_oja)?;
     report.timing("selection and all runs", started.elapsed().as_secs_f64());
     let x_values: Vec<f64> = config.depths.iter().map(|&d| d as f64).collect();
     let mut metrics = metrics_columns();
-    let summaries =
-        sweep_table(&mut report, &mut metrics, &outcomes, &x_values, &|c| format!("{} hidden layers", config.depths[c]), ctx.seed);
+    let summaries = sweep_table(
+        &mut report,
+        &mut metrics,
+        &outcomes,
+        &x_values,
+        &|c| format!("{} hidden layers", config.depths[c]),
+        ctx.seed,
+    );
     report.metrics(metrics);
     report.figure(
         "accuracy_vs_depth",
         "Test accuracy after one online pass, by depth (width 100; shaded: 95 % CI)",
-        accuracy_chart("Oja's rule and depth (MNIST, online)", "hidden layers", &x_values, &summaries),
+        accuracy_chart(
+            "Oja's rule and depth (MNIST, online)",
+            "hidden layers",
+            &x_values,
+            &summaries,
+        ),
     );
     let deepest = outcomes.len() - 1;
     report.figure(
         "activation_norms_deepest",
         "Mean ‖y_ℓ‖ per hidden layer after training, deepest network (seed mean)",
-        norms_chart(&format!("Activation norms, {} hidden layers", config.depths[deepest]), &outcomes[deepest]),
+        norms_chart(
+            &format!("Activation norms, {} hidden layers", config.depths[deepest]),
+            &outcomes[deepest],
+        ),
     );
-    let (bp, bp_oja, fa, fa_oja) =
-        (learner_idx(Learner::Bp), learner_idx(Learner::BpOja), learner_idx(Learner::Fa), learner_idx(Learner::FaOja));
+    let (bp, bp_oja, fa, fa_oja) = (
+        learner_idx(Learner::Bp),
+        learner_idx(Learner::BpOja),
+        learner_idx(Learner::Fa),
+        learner_idx(Learner::FaOja),
+    );
     report.row(
-        &format!("BP test accuracy, {} hidden layers (sanity)", config.depths[0]),
+        &format!(
+            "BP test accuracy, {} hidden layers (sanity)",
+            config.depths[0]
+        ),
         "a working online learner",
         summaries[bp][0].mean,
         Band::AtLeast(if ctx.quick { 0.75 } else { 0.9 }),
@@ -474,38 +663,81 @@ pub(crate) fn run_depth(ctx: &Context) -> anyhow::Result<Report> {
             })
             .collect()
     };
-    claim_gain(&mut report, "with Oja, BP degrades less with depth", "paired (deep − shallow) accuracy change, BP+Oja minus BP", &drop_gap(bp_oja, bp), ctx.seed ^ 201);
-    claim_gain(&mut report, "with Oja, FA degrades less with depth", "same for FA+Oja minus FA", &drop_gap(fa_oja, fa), ctx.seed ^ 202);
-    claim_gain(&mut report, "Oja improves BP in the deepest network", "paired gain BP+Oja − BP", &paired_gain(&outcomes[deepest][bp_oja], &outcomes[deepest][bp]), ctx.seed ^ 203);
+    claim_gain(
+        &mut report,
+        "with Oja, BP degrades less with depth",
+        "paired (deep − shallow) accuracy change, BP+Oja minus BP",
+        &drop_gap(bp_oja, bp),
+        ctx.seed ^ 201,
+    );
+    claim_gain(
+        &mut report,
+        "with Oja, FA degrades less with depth",
+        "same for FA+Oja minus FA",
+        &drop_gap(fa_oja, fa),
+        ctx.seed ^ 202,
+    );
+    claim_gain(
+        &mut report,
+        "Oja improves BP in the deepest network",
+        "paired gain BP+Oja − BP",
+        &paired_gain(&outcomes[deepest][bp_oja], &outcomes[deepest][bp]),
+        ctx.seed ^ 203,
+    );
     Ok(report)
 }
 
 /// `reproduce oja-init`: accuracy versus the scale of the initial weights.
 pub(crate) fn run_init(ctx: &Context) -> anyhow::Result<Report> {
     let config = OjaConfig::new(ctx.quick);
-    let mut report = Report::new("oja-init", "Oja's rule and sub-optimal initialisation (paper A)", ctx.seed, ctx.quick, &config)?;
+    let mut report = Report::new(
+        "oja-init",
+        "Oja's rule and sub-optimal initialisation (paper A)",
+        ctx.seed,
+        ctx.quick,
+        &config,
+    )?;
     let splits = load_splits(ctx, &config, &mut report)?;
     let started = Instant::now();
     let (theta_oja, selection) = select_theta_oja(&config, ctx.seed, &splits, &config.hidden)?;
     report.note(selection);
-    let conditions: Vec<(MlpConfig, usize, f64)> = config.gains.iter().map(|&g| (config.mlp(&config.hidden, g), 1, 1.0)).collect();
+    let conditions: Vec<(MlpConfig, usize, f64)> = config
+        .gains
+        .iter()
+        .map(|&g| (config.mlp(&config.hidden, g), 1, 1.0))
+        .collect();
     let outcomes = run_conditions(&config, ctx.seed, &splits, &conditions, theta_oja)?;
     report.timing("selection and all runs", started.elapsed().as_secs_f64());
     let x_values: Vec<f64> = config.gains.iter().map(|g| g.log10()).collect();
     let mut metrics = metrics_columns();
-    let summaries = sweep_table(&mut report, &mut metrics, &outcomes, &x_values, &|c| format!("gain {}", config.gains[c]), ctx.seed);
+    let summaries = sweep_table(
+        &mut report,
+        &mut metrics,
+        &outcomes,
+        &x_values,
+        &|c| format!("gain {}", config.gains[c]),
+        ctx.seed,
+    );
     report.metrics(metrics);
     report.figure(
         "accuracy_vs_gain",
         "Test accuracy after one online pass, by Xavier gain (x: log10 gain; shaded: 95 % CI)",
-        accuracy_chart("Oja's rule and initialisation (MNIST, online)", "log10(Xavier gain)", &x_values, &summaries),
+        accuracy_chart(
+            "Oja's rule and initialisation (MNIST, online)",
+            "log10(Xavier gain)",
+            &x_values,
+            &summaries,
+        ),
     );
     for (c, &gain) in config.gains.iter().enumerate() {
         if c == 0 || c == config.gains.len() - 1 {
             report.figure(
                 &format!("activation_norms_gain_{c}"),
                 &format!("Mean ‖y_ℓ‖ per hidden layer after training, gain {gain} (seed mean)"),
-                norms_chart(&format!("Activation norms, Xavier gain {gain}"), &outcomes[c]),
+                norms_chart(
+                    &format!("Activation norms, Xavier gain {gain}"),
+                    &outcomes[c],
+                ),
             );
         }
     }
@@ -514,41 +746,97 @@ pub(crate) fn run_init(ctx: &Context) -> anyhow::Result<Report> {
     );
     for (c, &gain) in config.gains.iter().enumerate() {
         for (l, learner) in Learner::ALL.iter().enumerate() {
-            let runs: Vec<&Outcome> = outcomes[c][l].iter().filter(|o| o.diverged.is_none()).collect();
+            let runs: Vec<&Outcome> = outcomes[c][l]
+                .iter()
+                .filter(|o| o.diverged.is_none())
+                .collect();
             let Some(first) = runs.first() else { continue };
             let cells: Vec<String> = (0..first.weight_norms.len())
-                .map(|layer| format!("{:.2}", runs.iter().map(|o| o.weight_norms[layer]).sum::<f64>() / runs.len() as f64))
+                .map(|layer| {
+                    format!(
+                        "{:.2}",
+                        runs.iter().map(|o| o.weight_norms[layer]).sum::<f64>() / runs.len() as f64
+                    )
+                })
                 .collect();
-            norms.push_str(&format!("| {gain} | {} | {} |\n", learner.name(), cells.join(", ")));
+            norms.push_str(&format!(
+                "| {gain} | {} | {} |\n",
+                learner.name(),
+                cells.join(", ")
+            ));
         }
     }
     report.note(norms);
-    let (bp, bp_oja, fa, fa_oja) =
-        (learner_idx(Learner::Bp), learner_idx(Learner::BpOja), learner_idx(Learner::Fa), learner_idx(Learner::FaOja));
-    let unit = config.gains.iter().position(|&g| (g - 1.0).abs() < 1e-12).unwrap_or(0);
-    report.row("BP test accuracy, gain 1 (sanity)", "a working online learner", summaries[bp][unit].mean, Band::AtLeast(if ctx.quick { 0.75 } else { 0.9 }));
+    let (bp, bp_oja, fa, fa_oja) = (
+        learner_idx(Learner::Bp),
+        learner_idx(Learner::BpOja),
+        learner_idx(Learner::Fa),
+        learner_idx(Learner::FaOja),
+    );
+    let unit = config
+        .gains
+        .iter()
+        .position(|&g| (g - 1.0).abs() < 1e-12)
+        .unwrap_or(0);
+    report.row(
+        "BP test accuracy, gain 1 (sanity)",
+        "a working online learner",
+        summaries[bp][unit].mean,
+        Band::AtLeast(if ctx.quick { 0.75 } else { 0.9 }),
+    );
     let (small, large) = (0, config.gains.len() - 1);
-    claim_gain(&mut report, &format!("Oja rescues BP at small gain ({})", config.gains[small]), "paired gain BP+Oja − BP", &paired_gain(&outcomes[small][bp_oja], &outcomes[small][bp]), ctx.seed ^ 301);
-    claim_gain(&mut report, &format!("Oja rescues BP at large gain ({})", config.gains[large]), "paired gain BP+Oja − BP", &paired_gain(&outcomes[large][bp_oja], &outcomes[large][bp]), ctx.seed ^ 302);
-    claim_gain(&mut report, &format!("Oja rescues FA at large gain ({})", config.gains[large]), "paired gain FA+Oja − FA", &paired_gain(&outcomes[large][fa_oja], &outcomes[large][fa]), ctx.seed ^ 303);
+    claim_gain(
+        &mut report,
+        &format!("Oja rescues BP at small gain ({})", config.gains[small]),
+        "paired gain BP+Oja − BP",
+        &paired_gain(&outcomes[small][bp_oja], &outcomes[small][bp]),
+        ctx.seed ^ 301,
+    );
+    claim_gain(
+        &mut report,
+        &format!("Oja rescues BP at large gain ({})", config.gains[large]),
+        "paired gain BP+Oja − BP",
+        &paired_gain(&outcomes[large][bp_oja], &outcomes[large][bp]),
+        ctx.seed ^ 302,
+    );
+    claim_gain(
+        &mut report,
+        &format!("Oja rescues FA at large gain ({})", config.gains[large]),
+        "paired gain FA+Oja − FA",
+        &paired_gain(&outcomes[large][fa_oja], &outcomes[large][fa]),
+        ctx.seed ^ 303,
+    );
     let rank_gain: Vec<f64> = (0..config.n_seeds)
         .filter_map(|s| {
-            let mean_rank = |o: &Outcome| (!o.effective_ranks.is_empty()).then(|| o.effective_ranks.iter().sum::<f64>() / o.effective_ranks.len() as f64);
+            let mean_rank = |o: &Outcome| {
+                (!o.effective_ranks.is_empty())
+                    .then(|| o.effective_ranks.iter().sum::<f64>() / o.effective_ranks.len() as f64)
+            };
             Some(mean_rank(&outcomes[unit][bp_oja][s])? - mean_rank(&outcomes[unit][bp][s])?)
         })
         .collect();
-    claim_gain(&mut report, "Oja preserves richer activation subspaces", "paired mean effective rank (participation ratio) of hidden layers, BP+Oja − BP, gain 1", &rank_gain, ctx.seed ^ 304);
+    claim_gain(
+        &mut report,
+        "Oja preserves richer activation subspaces",
+        "paired mean effective rank (participation ratio) of hidden layers, BP+Oja − BP, gain 1",
+        &rank_gain,
+        ctx.seed ^ 304,
+    );
     Ok(report)
 }
 
 fn norms_chart(title: &str, per_learner: &[Vec<Outcome>]) -> LineChart {
     let mut chart = LineChart::new(title, "hidden layer", "mean ‖y_ℓ‖").log_y();
     for (l, learner) in Learner::ALL.iter().enumerate() {
-        let runs: Vec<&Outcome> = per_learner[l].iter().filter(|o| o.diverged.is_none()).collect();
+        let runs: Vec<&Outcome> = per_learner[l]
+            .iter()
+            .filter(|o| o.diverged.is_none())
+            .collect();
         let Some(first) = runs.first() else { continue };
         let points: Vec<(f64, f64)> = (0..first.activation_norms.len())
             .map(|layer| {
-                let mean = runs.iter().map(|o| o.activation_norms[layer]).sum::<f64>() / runs.len() as f64;
+                let mean =
+                    runs.iter().map(|o| o.activation_norms[layer]).sum::<f64>() / runs.len() as f64;
                 ((layer + 1) as f64, mean.max(1e-12))
             })
             .collect();

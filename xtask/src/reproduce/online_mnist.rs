@@ -62,14 +62,21 @@ struct OnlineConfig {
 impl OnlineConfig {
     fn new(quick: bool) -> OnlineConfig {
         OnlineConfig {
-            mlp: MlpConfig { sizes: vec![784, 170, 130, 100, 70, 10], ..MlpConfig::default() },
+            mlp: MlpConfig {
+                sizes: vec![784, 170, 130, 100, 70, 10],
+                ..MlpConfig::default()
+            },
             rules: paper_rules(),
             n_seeds: if quick { 2 } else { 10 },
             n_steps: if quick { 6_000 } else { 60_000 },
             eval_every: 500,
             eval_subset: 1_000,
             onset_accuracy: 0.5,
-            datasets: if quick { vec!["mnist".into()] } else { vec!["mnist".into(), "fashion-mnist".into()] },
+            datasets: if quick {
+                vec!["mnist".into()]
+            } else {
+                vec!["mnist".into(), "fashion-mnist".into()]
+            },
         }
     }
 }
@@ -79,10 +86,26 @@ pub(crate) fn paper_rules() -> Vec<NamedRule> {
     // Deviation: the script's FA+eHebb adds 0.015·e_ℓ(e_{ℓ−1} + 0.01)ᵀ; the offset term is left
     // out (θ2 = −0.015 is the eHebb part). BP uses FA's θ0 so the pair differs only in B.
     vec![
-        NamedRule { name: "BP".into(), feedback: FeedbackKind::Backprop, rule: Rule::pseudo_gradient(0.0029) },
-        NamedRule { name: "FA".into(), feedback: FeedbackKind::Fixed, rule: Rule::pseudo_gradient(0.0029) },
-        NamedRule { name: "FA+Oja".into(), feedback: FeedbackKind::Fixed, rule: Rule::oja(0.01, 0.004) },
-        NamedRule { name: "FA+eHebb".into(), feedback: FeedbackKind::Fixed, rule: Rule::ehebb(0.0035, -0.015) },
+        NamedRule {
+            name: "BP".into(),
+            feedback: FeedbackKind::Backprop,
+            rule: Rule::pseudo_gradient(0.0029),
+        },
+        NamedRule {
+            name: "FA".into(),
+            feedback: FeedbackKind::Fixed,
+            rule: Rule::pseudo_gradient(0.0029),
+        },
+        NamedRule {
+            name: "FA+Oja".into(),
+            feedback: FeedbackKind::Fixed,
+            rule: Rule::oja(0.01, 0.004),
+        },
+        NamedRule {
+            name: "FA+eHebb".into(),
+            feedback: FeedbackKind::Fixed,
+            rule: Rule::ehebb(0.0035, -0.015),
+        },
     ]
 }
 
@@ -119,52 +142,86 @@ pub(crate) struct Protocol<'a> {
 }
 
 /// Trains one network online and records its learning curve.
-pub(crate) fn run_one(protocol: &Protocol<'_>, rule: &NamedRule, seed_idx: u64) -> anyhow::Result<RunResult> {
-    let Protocol { mlp, seed, train, n_steps, eval_every, eval, test } = *protocol;
+pub(crate) fn run_one(
+    protocol: &Protocol<'_>,
+    rule: &NamedRule,
+    seed_idx: u64,
+) -> anyhow::Result<RunResult> {
+    let Protocol {
+        mlp,
+        seed,
+        train,
+        n_steps,
+        eval_every,
+        eval,
+        test,
+    } = *protocol;
     let mut net = Mlp::<f32>::new(mlp, &mut for_item(seed, Stream::Init, seed_idx))?;
-    let mut feedback = Feedback::new(rule.feedback, net.sizes(), 1.0, &mut for_item(seed, Stream::Feedback, seed_idx))?;
+    let mut feedback = Feedback::new(
+        rule.feedback,
+        net.sizes(),
+        1.0,
+        &mut for_item(seed, Stream::Feedback, seed_idx),
+    )?;
     let order = permutation(train.len(), &mut for_item(seed, Stream::Shuffle, seed_idx));
     let order = &order[..n_steps.min(order.len())];
     let rules = RuleSet::from(rule.rule);
     let angle_samples: Vec<usize> = (0..eval.len().min(200)).collect();
-    let hidden_angles = |net: &Mlp<f32>, feedback: &mut Feedback<f32>| -> anyhow::Result<Vec<f64>> {
-        let angles = alignment_angles(net, feedback, eval.samples(&angle_samples))?;
-        let n_layers = net.n_layers();
-        Ok((1..n_layers).map(|layer| angles[layer].unwrap_or(f64::NAN)).collect())
-    };
+    let hidden_angles =
+        |net: &Mlp<f32>, feedback: &mut Feedback<f32>| -> anyhow::Result<Vec<f64>> {
+            let angles = alignment_angles(net, feedback, eval.samples(&angle_samples))?;
+            let n_layers = net.n_layers();
+            Ok((1..n_layers)
+                .map(|layer| angles[layer].unwrap_or(f64::NAN))
+                .collect())
+        };
     let mut curve = vec![evaluate(&net, &eval.pixels, &eval.labels)?];
     let mut eval_error = None;
     let mut early_angles = Vec::new();
     let mut early_feedback = feedback.clone();
-    train_online(&mut net, &mut feedback, &rules, train.samples(order), |stats| {
-        let done = stats.step + 1;
-        if done % eval_every == 0 {
-            match evaluate(stats.net, &eval.pixels, &eval.labels) {
-                Ok(acc) => curve.push(acc),
-                Err(err) => {
-                    eval_error = Some(anyhow::Error::from(err).context(format!("evaluating at step {done}")));
-                    return ControlFlow::Break(());
-                }
-            }
-            if done == eval_every {
-                match hidden_angles(stats.net, &mut early_feedback) {
-                    Ok(angles) => early_angles = angles,
+    train_online(
+        &mut net,
+        &mut feedback,
+        &rules,
+        train.samples(order),
+        |stats| {
+            let done = stats.step + 1;
+            if done % eval_every == 0 {
+                match evaluate(stats.net, &eval.pixels, &eval.labels) {
+                    Ok(acc) => curve.push(acc),
                     Err(err) => {
-                        eval_error = Some(err.context(format!("alignment angles at step {done}")));
+                        eval_error = Some(
+                            anyhow::Error::from(err).context(format!("evaluating at step {done}")),
+                        );
                         return ControlFlow::Break(());
                     }
                 }
+                if done == eval_every {
+                    match hidden_angles(stats.net, &mut early_feedback) {
+                        Ok(angles) => early_angles = angles,
+                        Err(err) => {
+                            eval_error =
+                                Some(err.context(format!("alignment angles at step {done}")));
+                            return ControlFlow::Break(());
+                        }
+                    }
+                }
             }
-        }
-        ControlFlow::Continue(())
-    })
+            ControlFlow::Continue(())
+        },
+    )
     .with_context(|| format!("{} seed {seed_idx}", rule.name))?;
     if let Some(err) = eval_error {
         return Err(err.context(format!("{} seed {seed_idx}", rule.name)));
     }
     let final_angles = hidden_angles(&net, &mut feedback)?;
     let final_accuracy = evaluate(&net, &test.pixels, &test.labels)?;
-    Ok(RunResult { curve, final_accuracy, early_angles, final_angles })
+    Ok(RunResult {
+        curve,
+        final_accuracy,
+        early_angles,
+        final_angles,
+    })
 }
 
 /// Runs every (rule, seed) pair in parallel; results come back in (rule, seed) order.
@@ -173,7 +230,9 @@ pub(crate) fn run_grid(
     rules: &[NamedRule],
     n_seeds: usize,
 ) -> anyhow::Result<Vec<Vec<RunResult>>> {
-    let jobs: Vec<(usize, usize)> = (0..rules.len()).flat_map(|r| (0..n_seeds).map(move |s| (r, s))).collect();
+    let jobs: Vec<(usize, usize)> = (0..rules.len())
+        .flat_map(|r| (0..n_seeds).map(move |s| (r, s)))
+        .collect();
     let results = jobs
         .par_iter()
         .map(|&(r, s)| run_one(protocol, &rules[r], s as u64))
@@ -188,7 +247,11 @@ pub(crate) fn run_grid(
 /// First evaluation step at which the subset accuracy reaches `threshold` (the last step + one
 /// period if never).
 fn onset_step(curve: &[f64], eval_every: usize, threshold: f64) -> f64 {
-    curve.iter().position(|&acc| acc >= threshold).unwrap_or(curve.len()) as f64 * eval_every as f64
+    curve
+        .iter()
+        .position(|&acc| acc >= threshold)
+        .unwrap_or(curve.len()) as f64
+        * eval_every as f64
 }
 
 /// Runs the experiment.
@@ -233,12 +296,20 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         };
         let results = run_grid(&protocol, &config.rules, config.n_seeds)?;
         report.timing(
-            &format!("{dataset_name}: {} rules × {} seeds × {} steps", config.rules.len(), config.n_seeds, config.n_steps),
+            &format!(
+                "{dataset_name}: {} rules × {} seeds × {} steps",
+                config.rules.len(),
+                config.n_seeds,
+                config.n_steps
+            ),
             started.elapsed().as_secs_f64(),
         );
         let n_points = results[0][0].curve.len();
         let mut chart = LineChart::new(
-            &format!("Online learning on {dataset_name} (mean over {} seeds, 95 % CI)", config.n_seeds),
+            &format!(
+                "Online learning on {dataset_name} (mean over {} seeds, 95 % CI)",
+                config.n_seeds
+            ),
             "training step",
             "test accuracy (1,000-image subset)",
         )
@@ -252,8 +323,15 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
                 })
                 .collect();
             let steps = (0..n_points).map(|p| (p * config.eval_every) as f64);
-            let line: Vec<(f64, f64)> = steps.clone().zip(&per_point).map(|(x, s)| (x, s.mean)).collect();
-            let band: Vec<(f64, f64, f64)> = steps.zip(&per_point).map(|(x, s)| (x, s.low, s.high)).collect();
+            let line: Vec<(f64, f64)> = steps
+                .clone()
+                .zip(&per_point)
+                .map(|(x, s)| (x, s.mean))
+                .collect();
+            let band: Vec<(f64, f64, f64)> = steps
+                .zip(&per_point)
+                .map(|(x, s)| (x, s.low, s.high))
+                .collect();
             chart = chart.series(Series::line(&rule.name, line).with_band(band));
             summaries.push(per_point);
         }
@@ -289,19 +367,40 @@ fn rows_for_dataset(
     results: &[Vec<RunResult>],
     seed: u64,
 ) {
-    let rule_idx = |name: &str| config.rules.iter().position(|r| r.name == name).expect("the paper's four rules are configured");
-    let (bp, fa, oja, ehebb) = (rule_idx("BP"), rule_idx("FA"), rule_idx("FA+Oja"), rule_idx("FA+eHebb"));
-    let per_seed = |rule: usize, f: &dyn Fn(&RunResult) -> f64| -> Vec<f64> { results[rule].iter().map(f).collect() };
+    let rule_idx = |name: &str| {
+        config
+            .rules
+            .iter()
+            .position(|r| r.name == name)
+            .expect("the paper's four rules are configured")
+    };
+    let (bp, fa, oja, ehebb) = (
+        rule_idx("BP"),
+        rule_idx("FA"),
+        rule_idx("FA+Oja"),
+        rule_idx("FA+eHebb"),
+    );
+    let per_seed = |rule: usize, f: &dyn Fn(&RunResult) -> f64| -> Vec<f64> {
+        results[rule].iter().map(f).collect()
+    };
     let onset = |r: &RunResult| onset_step(&r.curve, config.eval_every, config.onset_accuracy);
     let at_2000 = (2000 / config.eval_every).min(results[0][0].curve.len() - 1);
     let paired = |a: usize, b: usize, p: usize| -> Vec<f64> {
-        results[a].iter().zip(&results[b]).map(|(x, y)| x.curve[p] - y.curve[p]).collect()
+        results[a]
+            .iter()
+            .zip(&results[b])
+            .map(|(x, y)| x.curve[p] - y.curve[p])
+            .collect()
     };
     let fa_onset = summarize(&per_seed(fa, &onset), seed ^ 1);
     let bp_onset = summarize(&per_seed(bp, &onset), seed ^ 2);
     let prefix = |metric: &str| format!("{dataset_name}: {metric}");
     let paired_onset = |a: usize, b: usize| -> Vec<f64> {
-        results[a].iter().zip(&results[b]).map(|(x, y)| onset(x) - onset(y)).collect()
+        results[a]
+            .iter()
+            .zip(&results[b])
+            .map(|(x, y)| onset(x) - onset(y))
+            .collect()
     };
     let fa_late = summarize(&paired_onset(fa, bp), seed ^ 7);
     let oja_early = summarize(&paired_onset(fa, oja), seed ^ 8);
@@ -336,32 +435,45 @@ fn rows_for_dataset(
     let gap_ehebb = summarize(&paired(ehebb, fa, at_2000), seed ^ 5);
     let step_label = at_2000 * config.eval_every;
     report.row(
-        &prefix(&format!("BP − FA accuracy at step {step_label} (paired, CI low end)")),
+        &prefix(&format!(
+            "BP − FA accuracy at step {step_label} (paired, CI low end)"
+        )),
         "> 0: BP learns faster",
         gap_bp.low,
         Band::AtLeast(0.0),
     );
     report.row(
-        &prefix(&format!("FA+Oja − FA accuracy at step {step_label} (paired, CI low end)")),
+        &prefix(&format!(
+            "FA+Oja − FA accuracy at step {step_label} (paired, CI low end)"
+        )),
         "> 0: Oja makes FA learn faster",
         gap_oja.low,
         Band::AtLeast(0.0),
     );
     report.row(
-        &prefix(&format!("FA+eHebb − FA accuracy at step {step_label} (paired, mean)")),
+        &prefix(&format!(
+            "FA+eHebb − FA accuracy at step {step_label} (paired, mean)"
+        )),
         "> 0: eHebb improves FA",
         gap_ehebb.mean,
         Band::AtLeast(0.0),
     );
-    let finals: Vec<SeedSummary> =
-        (0..config.rules.len()).map(|r| summarize(&per_seed(r, &|x| x.final_accuracy), seed ^ (10 + r as u64))).collect();
+    let finals: Vec<SeedSummary> = (0..config.rules.len())
+        .map(|r| summarize(&per_seed(r, &|x| x.final_accuracy), seed ^ (10 + r as u64)))
+        .collect();
     let early_fa_angle = summarize(
-        &results[fa].iter().map(|r| r.early_angles.iter().sum::<f64>() / r.early_angles.len().max(1) as f64).collect::<Vec<_>>(),
+        &results[fa]
+            .iter()
+            .map(|r| r.early_angles.iter().sum::<f64>() / r.early_angles.len().max(1) as f64)
+            .collect::<Vec<_>>(),
         seed ^ 6,
     );
     if dataset_name == "mnist" {
         report.row(
-            &prefix(&format!("FA mean hidden-layer angle to BP at step {}", config.eval_every)),
+            &prefix(&format!(
+                "FA mean hidden-layer angle to BP at step {}",
+                config.eval_every
+            )),
             "not aligned early (B Fig. 1b): large angles",
             early_fa_angle.mean,
             Band::AtLeast(45.0),
@@ -376,7 +488,10 @@ fn rows_for_dataset(
     for (r, rule) in config.rules.iter().enumerate() {
         let onset_summary = summarize(&per_seed(r, &onset), seed ^ (20 + r as u64));
         let mean_angle = |f: &dyn Fn(&RunResult) -> &Vec<f64>| {
-            let v: Vec<f64> = results[r].iter().map(|x| f(x).iter().sum::<f64>() / f(x).len().max(1) as f64).collect();
+            let v: Vec<f64> = results[r]
+                .iter()
+                .map(|x| f(x).iter().sum::<f64>() / f(x).len().max(1) as f64)
+                .collect();
             summarize(&v, seed ^ (30 + r as u64)).mean
         };
         table.push_str(&format!(

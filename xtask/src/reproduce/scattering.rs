@@ -19,8 +19,8 @@ use std::{
 use anyhow::Context as _;
 use datasets::qm9::{self, Qm9Record};
 use graph_scattering::{
-    FilterBank, Graph, HalfCosineBank, HalfCosineConfig, Scattering, ScatteringConfig, SpectralWarp, WarpConfig, Workspace,
-    laplacian::Spectrum,
+    FilterBank, Graph, HalfCosineBank, HalfCosineConfig, Scattering, ScatteringConfig,
+    SpectralWarp, WarpConfig, Workspace, laplacian::Spectrum,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use linalg::{
@@ -68,7 +68,9 @@ impl SkipReason {
         match self {
             SkipReason::Parse => "SMILES does not parse into a C/N/O/F Kekulé graph",
             SkipReason::TooLarge => "more than 9 heavy atoms",
-            SkipReason::Charged => "charged species (formal charges cannot be represented by the 5 one-hot channels)",
+            SkipReason::Charged => {
+                "charged species (formal charges cannot be represented by the 5 one-hot channels)"
+            }
         }
     }
 }
@@ -106,7 +108,13 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         bank: HalfCosineConfig::default(),
         cascade: ScatteringConfig::default(),
     };
-    let mut report = Report::new("scattering", "Graph scattering features of QM9 (paper C encoder)", ctx.seed, ctx.quick, &config)?;
+    let mut report = Report::new(
+        "scattering",
+        "Graph scattering features of QM9 (paper C encoder)",
+        ctx.seed,
+        ctx.quick,
+        &config,
+    )?;
     let bytes = ctx.read_data(Dataset::Qm9, &["qm9_props.csv.gz"], &mut report)?;
     let data_sha = report_sha(&report);
     let csv = datasets::idx::decompress(&bytes[0]).context("decompressing qm9/qm9_props.csv.gz")?;
@@ -121,7 +129,8 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
 
     // Records → padded graphs, each skip counted with its reason and the first few examples named.
     let started = Instant::now();
-    let converted: Vec<Result<Item, (SkipReason, String)>> = records.par_iter().map(to_item).collect();
+    let converted: Vec<Result<Item, (SkipReason, String)>> =
+        records.par_iter().map(to_item).collect();
     let mut items = Vec::with_capacity(converted.len());
     let mut skips: BTreeMap<SkipReason, Vec<String>> = BTreeMap::new();
     for result in converted {
@@ -134,9 +143,15 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
 
     // The warp from the pooled spectra of a seeded sample of N training molecules.
     let sample = permutation(items.len(), &mut stream(ctx.seed, Stream::Shuffle));
-    let warp_graphs: Vec<Graph> = sample.iter().take(config.n_warp).map(|&i| items[i].graph.clone()).collect();
-    let warp = SpectralWarp::fit_graphs(&config.warp, &warp_graphs).context("fitting the spectral warp")?;
-    let bank = HalfCosineBank::new(config.bank.clone(), warp.clone()).context("building the filter bank")?;
+    let warp_graphs: Vec<Graph> = sample
+        .iter()
+        .take(config.n_warp)
+        .map(|&i| items[i].graph.clone())
+        .collect();
+    let warp = SpectralWarp::fit_graphs(&config.warp, &warp_graphs)
+        .context("fitting the spectral warp")?;
+    let bank = HalfCosineBank::new(config.bank.clone(), warp.clone())
+        .context("building the filter bank")?;
     let scattering = Scattering::new(config.cascade, FilterBank::HalfCosine(bank.clone()))?;
     let n_features = scattering.n_features(5);
 
@@ -144,8 +159,10 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     // thread count.
     let progress = ProgressBar::new(items.len() as u64);
     progress.set_style(
-        ProgressStyle::with_template("scattering {bar:40} {pos}/{len} molecules ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "scattering {bar:40} {pos}/{len} molecules ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
     let mut features = vec![0.0f32; items.len() * n_features];
@@ -187,20 +204,34 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let n_skipped: usize = skips.values().map(Vec::len).sum();
     let rate = items.len() as f64 / feature_seconds.max(1e-9);
     report.timing("parsing SMILES into graphs", parse_seconds);
-    report.timing(&format!("scattering features ({} threads)", rayon::current_num_threads()), feature_seconds);
+    report.timing(
+        &format!(
+            "scattering features ({} threads)",
+            rayon::current_num_threads()
+        ),
+        feature_seconds,
+    );
     report.timing("writing the cache", write_seconds);
-    report.row("features per molecule", "9,425 = 5 × 1,885 (C §2.4)", n_features as f64, Band::Between(9_425.0, 9_425.0));
+    report.row(
+        "features per molecule",
+        "9,425 = 5 × 1,885 (C §2.4)",
+        n_features as f64,
+        Band::Between(9_425.0, 9_425.0),
+    );
     report.row(
         "records featurised + skipped = records read",
         &format!("{} records read", records.len()),
         (items.len() + n_skipped) as f64,
         Band::Between(records.len() as f64, records.len() as f64),
     );
-    report.row(
-        "molecules per second (all threads)",
-        "≥ 10,000 per core (issue 5)",
-        rate,
-        Band::AtLeast(10_000.0),
+    // Throughput depends on the machine and its load, so it is a claim, not a band (performance
+    // targets are enforced by the criterion bench `scattering_molecule`).
+    let per_core = rate / rayon::current_num_threads() as f64;
+    report.claim(
+        "≥ 10,000 molecules per second per core; all of QM9 in under 15 s on 2 cores (issue 5)",
+        "molecules per second per thread, this run (eigendecomposition + 1,885 paths × 5 channels)",
+        format!("{per_core:.0} (all of QM9 in {feature_seconds:.1} s)"),
+        per_core >= 10_000.0,
     );
     let dead = dead_filter_max(&bank, &cache);
     report.row(
@@ -217,7 +248,12 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     );
     for (reason, examples) in &skips {
         let shown: Vec<&str> = examples.iter().take(3).map(String::as_str).collect();
-        skip_table.push_str(&format!("| {} | {} | {} |\n", reason.describe(), examples.len(), shown.join("; ")));
+        skip_table.push_str(&format!(
+            "| {} | {} | {} |\n",
+            reason.describe(),
+            examples.len(),
+            shown.join("; ")
+        ));
     }
     skip_table.push_str(&format!(
         "\nFeatures are cached as bincode 2 in `{}` ({} molecules × {} features, f32, with the warp's knots).",
@@ -235,14 +271,26 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         warp.gamma(),
         warp.gamma_warped()
     ));
-    report.figure("filter_bank", "Half-cosine filters ĝ_m(λ) on the warped spectrum, and Σ ĝ_m²", filter_chart(&bank));
-    report.figure("warped_cdf", "Empirical CDF of the pooled training eigenvalues and the piecewise-linear warp ω", cdf_chart(&warp, &warp_graphs)?);
+    report.figure(
+        "filter_bank",
+        "Half-cosine filters ĝ_m(λ) on the warped spectrum, and Σ ĝ_m²",
+        filter_chart(&bank),
+    );
+    report.figure(
+        "warped_cdf",
+        "Empirical CDF of the pooled training eigenvalues and the piecewise-linear warp ω",
+        cdf_chart(&warp, &warp_graphs)?,
+    );
     let mut metrics = Metrics::new(&["lambda", "warp", "sum_sq"]);
     let mut responses = vec![0.0; bank.n_filters()];
     for step in 0..=200 {
         let lambda = 2.0 * step as f64 / 200.0;
         bank.responses(lambda, &mut responses);
-        metrics.push(vec![lambda, warp.eval(lambda), responses.iter().map(|r| r * r).sum()]);
+        metrics.push(vec![
+            lambda,
+            warp.eval(lambda),
+            responses.iter().map(|r| r * r).sum(),
+        ]);
     }
     report.metrics(metrics);
     Ok(report)
@@ -258,13 +306,30 @@ fn to_item(record: &Qm9Record) -> Result<Item, (SkipReason, String)> {
     if dense.charges.iter().any(|&c| c != 0) {
         return Err((SkipReason::Charged, example()));
     }
-    let weights = Matrix::from_fn(MAX_ATOMS, MAX_ATOMS, |i, j| f64::from(dense.bond_orders[i][j]));
-    let graph = Graph::new(weights).map_err(|err| (SkipReason::Parse, format!("{} ({err})", example())))?;
-    let classes = [AtomClass::C, AtomClass::O, AtomClass::N, AtomClass::F, AtomClass::Ghost];
-    let signal = Matrix::from_fn(MAX_ATOMS, classes.len(), |node, channel| {
-        if dense.classes[node] == classes[channel] { 1.0 } else { 0.0 }
+    let weights = Matrix::from_fn(MAX_ATOMS, MAX_ATOMS, |i, j| {
+        f64::from(dense.bond_orders[i][j])
     });
-    Ok(Item { gdb_idx: record.gdb_idx, graph, signal })
+    let graph =
+        Graph::new(weights).map_err(|err| (SkipReason::Parse, format!("{} ({err})", example())))?;
+    let classes = [
+        AtomClass::C,
+        AtomClass::O,
+        AtomClass::N,
+        AtomClass::F,
+        AtomClass::Ghost,
+    ];
+    let signal = Matrix::from_fn(MAX_ATOMS, classes.len(), |node, channel| {
+        if dense.classes[node] == classes[channel] {
+            1.0
+        } else {
+            0.0
+        }
+    });
+    Ok(Item {
+        gdb_idx: record.gdb_idx,
+        graph,
+        signal,
+    })
 }
 
 /// The sha256 of the QM9 CSV recorded in the report's provenance.
@@ -274,8 +339,14 @@ fn report_sha(report: &Report) -> String {
 
 /// `target/neuromol-cache/qm9-scattering[-quick].bin`.
 fn cache_path(quick: bool) -> PathBuf {
-    let name = if quick { "qm9-scattering-quick.bin" } else { "qm9-scattering.bin" };
-    crate::project_root().join("target/neuromol-cache").join(name)
+    let name = if quick {
+        "qm9-scattering-quick.bin"
+    } else {
+        "qm9-scattering.bin"
+    };
+    crate::project_root()
+        .join("target/neuromol-cache")
+        .join(name)
 }
 
 /// Writes the cache with bincode 2 through a temporary file and a rename.
@@ -287,9 +358,12 @@ fn write_cache(path: &Path, cache: &FeatureCache) -> anyhow::Result<()> {
     let mut writer = BufWriter::new(file);
     bincode::serde::encode_into_std_write(cache, &mut writer, bincode::config::standard())
         .with_context(|| format!("writing {}", tmp.display()))?;
-    writer.flush().with_context(|| format!("writing {}", tmp.display()))?;
+    writer
+        .flush()
+        .with_context(|| format!("writing {}", tmp.display()))?;
     drop(writer);
-    fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
 }
 
 /// The largest |feature| over all molecules on paths that use the last filter.
@@ -345,8 +419,12 @@ fn filter_chart(bank: &HalfCosineBank) -> LineChart {
         }
         sum_sq.push((lambda, responses.iter().map(|r| r * r).sum::<f64>()));
     }
-    let mut chart = LineChart::new("Spectrum-adapted half-cosine filter bank", "λ (normalised Laplacian)", "response")
-        .y_range(0.0, 1.2);
+    let mut chart = LineChart::new(
+        "Spectrum-adapted half-cosine filter bank",
+        "λ (normalised Laplacian)",
+        "response",
+    )
+    .y_range(0.0, 1.2);
     for (m, curve) in curves.into_iter().enumerate() {
         chart = chart.series(Series::line(&format!("ĝ{}", m + 1), curve));
     }
@@ -361,9 +439,20 @@ fn cdf_chart(warp: &SpectralWarp, graphs: &[Graph]) -> anyhow::Result<LineChart>
     }
     pooled.sort_by(f64::total_cmp);
     let n = pooled.len().max(2);
-    let cdf: Vec<(f64, f64)> = pooled.iter().enumerate().map(|(k, &l)| (l, k as f64 / (n - 1) as f64)).collect();
-    let warp_line: Vec<(f64, f64)> = (0..=200).map(|s| 2.0 * s as f64 / 200.0).map(|l| (l, warp.eval(l))).collect();
-    Ok(LineChart::new("Pooled training spectrum and the warp", "λ", "cumulative fraction")
-        .series(Series::line("empirical CDF", cdf))
-        .series(Series::line("ω(λ), piecewise linear", warp_line)))
+    let cdf: Vec<(f64, f64)> = pooled
+        .iter()
+        .enumerate()
+        .map(|(k, &l)| (l, k as f64 / (n - 1) as f64))
+        .collect();
+    let warp_line: Vec<(f64, f64)> = (0..=200)
+        .map(|s| 2.0 * s as f64 / 200.0)
+        .map(|l| (l, warp.eval(l)))
+        .collect();
+    Ok(LineChart::new(
+        "Pooled training spectrum and the warp",
+        "λ",
+        "cumulative fraction",
+    )
+    .series(Series::line("empirical CDF", cdf))
+    .series(Series::line("ω(λ), piecewise linear", warp_line)))
 }
