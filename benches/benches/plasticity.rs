@@ -68,17 +68,5 @@ fn online(c: &mut Criterion) {
     group.finish();
 }
 
-fn mintime(_c: &mut Criterion) {
-    let config = MlpConfig::default();
-    let mut net = Mlp::<f32>::new(&config, &mut stream(0, Stream::Init)).unwrap();
-    let mut state = net.new_state();
-    let inputs: Vec<Vec<f32>> = (0..16).map(|i| seeded_vector(784, 100 + i).iter().map(|v| v.abs()).collect()).collect();
-    let mut fb = Feedback::new(FeedbackKind::Fixed, &config.sizes, 1.0, &mut stream(0, Stream::Feedback)).unwrap();
-    let rules = RuleSet::from(Rule::oja(0.01, 0.004));
-    let start = std::time::Instant::now();
-    for i in 0..200_000 { online_step(&mut net, &mut fb, &rules, &mut state, black_box(&inputs[i % 16]), i % 10).unwrap(); }
-    eprintln!("MIN mean step {:.2} us", start.elapsed().as_secs_f64() / 200_000.0 * 1e6);
-}
-criterion_group!(mt, mintime);
-
-criterion_main!(mt);
+criterion_group!(benches, online);
+criterion_main!(benches);

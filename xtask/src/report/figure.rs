@@ -194,8 +194,15 @@ impl LineChart {
             .axis_desc_style(("sans-serif", 18))
             .draw()
             .context("drawing the axes")?;
+        let n_series = self.series.len();
         for (idx, series) in self.series.iter().enumerate() {
-            let colour = PALETTE[idx % PALETTE.len()];
+            // The 8-colour palette while it suffices; evenly spaced hues for larger charts.
+            let colour = if n_series <= PALETTE.len() {
+                PALETTE[idx]
+            } else {
+                let hue = HSLColor(idx as f64 / n_series as f64, 0.75, 0.42).to_rgba();
+                RGBColor(hue.0, hue.1, hue.2)
+            };
             if let Some(band) = &series.band {
                 let polygon: Vec<(f64, f64)> = band
                     .iter()
