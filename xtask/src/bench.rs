@@ -1,94 +1,224 @@
 //! `cargo xtask bench`: the criterion suite, and optionally the PyTorch side-by-side comparisons.
 //!
-//! `cargo xtask bench [FILTER...]` runs `cargo bench -p benches -- FILTER...`. With `--compare` it
-//! then runs every `benches/reference/*.py` with `python3`, when `python3 -c "import torch"`
-//! works; otherwise it says that it skipped them and why.
+//! `cargo xtask bench [FILTER...]` runs `cargo bench -p benches -- FILTER...`.
+//!
+//! `cargo xtask bench compare` runs the side-by-side comparisons of [`COMPARISONS`]: for each, the
+//! criterion bench on the Rust side and its PyTorch reference script in `benches/reference/`, in
+//! one go, and prints the ratio against the issue's target. It needs a Python with torch
+//! (`NEUROMOL_PYTHON`, default `python3`); without one it says that it skipped and why.
+//! `--compare` does the same after the full suite.
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-};
+use std::{path::Path, process::Command};
 
 use anyhow::{Context, bail};
 
 /// Arguments of `cargo xtask bench`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Also run the Python/PyTorch reference scripts in benches/reference/ (needs torch).
+    /// After the suite, also run the side-by-side PyTorch comparisons (needs torch).
     #[arg(long)]
     compare: bool,
-    /// Passed to criterion after `--` (e.g. a benchmark name filter).
+    /// Passed to criterion after `--` (e.g. a benchmark name filter); the single word `compare`
+    /// runs only the side-by-side comparisons.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     filter: Vec<String>,
 }
 
+/// One side-by-side comparison: a criterion bench and the PyTorch script that does the same work.
+pub(crate) struct Comparison {
+    /// Criterion bench target (file under `benches/benches/`, without `.rs`).
+    bench_target: &'static str,
+    /// Criterion id `group/function/parameter`, also the directory under `target/criterion/`.
+    criterion_id: &'static str,
+    /// Script under `benches/reference/`, printing JSON lines `{"name": …, "us_per_step": …}`.
+    script: &'static str,
+    /// Extra arguments of the script.
+    script_args: &'static [&'static str],
+    /// The PyTorch variant the target refers to, and the speed-up the issue asks for.
+    target: (&'static str, f64),
+}
+
+/// The comparisons `cargo xtask bench compare` runs.
+pub(crate) const COMPARISONS: &[Comparison] = &[Comparison {
+    bench_target: "plasticity",
+    criterion_id: "plasticity/online_step/784-170-130-100-70-47",
+    script: "online_step.py",
+    script_args: &["--threads", "1"],
+    target: ("torch_manual_no_grad", 4.0),
+}];
+
 /// Runs `cargo xtask bench`.
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let root = crate::project_root();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.current_dir(&root).args(["bench", "-p", "benches"]);
-    if !args.filter.is_empty() {
-        command.arg("--").args(&args.filter);
+    let compare_only = args.filter.first().is_some_and(|word| word == "compare");
+    if !compare_only {
+        let mut command = cargo_bench(&root);
+        if !args.filter.is_empty() {
+            command.arg("--").args(&args.filter);
+        }
+        run_command(&mut command, "cargo bench -p benches")?;
     }
-    run_command(&mut command, "cargo bench -p benches")?;
-    if args.compare {
-        compare(&root)?;
+    if args.compare || compare_only {
+        compare(&root, !compare_only)?;
     }
     Ok(())
 }
 
-/// Runs the reference scripts, or says why not.
-fn compare(root: &Path) -> anyhow::Result<()> {
-    let scripts = reference_scripts(&root.join("benches").join("reference"))?;
-    if scripts.is_empty() {
-        println!("--compare: no reference scripts in benches/reference/*.py; nothing to compare");
-        return Ok(());
-    }
-    let probe = Command::new("python3")
-        .args(["-c", "import torch"])
-        .output();
-    match probe {
-        Err(err) => {
-            println!(
-                "--compare: skipped {} reference script(s): cannot run python3 ({err})",
-                scripts.len()
-            );
-            return Ok(());
-        }
+fn cargo_bench(root: &Path) -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(root).args(["bench", "-p", "benches"]);
+    command
+}
+
+/// Runs every comparison (the Rust bench first unless `already_benched`), or says why not.
+fn compare(root: &Path, already_benched: bool) -> anyhow::Result<()> {
+    let python = std::env::var("NEUROMOL_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let probe = Command::new(&python).args(["-c", "import torch"]).output();
+    let skip_reason = match probe {
+        Err(err) => Some(format!("cannot run {python} ({err})")),
         Ok(output) if !output.status.success() => {
             let stderr = String::from_utf8_lossy(&output.stderr);
-            let reason = stderr.lines().last().unwrap_or("import failed");
-            println!(
-                "--compare: skipped {} reference script(s): `python3 -c \"import torch\"` failed: {reason}",
-                scripts.len()
-            );
-            return Ok(());
+            Some(format!(
+                "`{python} -c \"import torch\"` failed: {}",
+                stderr.lines().last().unwrap_or("import failed")
+            ))
         }
-        Ok(_) => {}
+        Ok(_) => None,
+    };
+    if let Some(reason) = skip_reason {
+        println!(
+            "bench compare: skipped {} comparison(s): {reason} (set NEUROMOL_PYTHON to a Python with torch)",
+            COMPARISONS.len()
+        );
+        return Ok(());
     }
     let mut failures = Vec::new();
-    for script in &scripts {
-        println!("--compare: python3 {}", script.display());
-        let mut command = Command::new("python3");
-        command.current_dir(root).arg(script);
-        if let Err(err) = run_command(&mut command, &format!("python3 {}", script.display())) {
-            failures.push(format!("{err:#}"));
+    for comparison in COMPARISONS {
+        if let Err(err) = compare_one(root, &python, comparison, already_benched) {
+            failures.push(format!("{}: {err:#}", comparison.criterion_id));
         }
     }
     if failures.is_empty() {
         Ok(())
     } else {
         bail!(
-            "{} reference script(s) failed:\n  {}",
+            "{} comparison(s) failed:\n  {}",
             failures.len(),
             failures.join("\n  ")
         )
     }
 }
 
+fn compare_one(
+    root: &Path,
+    python: &str,
+    comparison: &Comparison,
+    already_benched: bool,
+) -> anyhow::Result<()> {
+    if !already_benched {
+        let mut command = cargo_bench(root);
+        let function = comparison
+            .criterion_id
+            .split('/')
+            .nth(1)
+            .unwrap_or(comparison.criterion_id);
+        command.args([
+            "--bench",
+            comparison.bench_target,
+            "--",
+            "--noplot",
+            function,
+        ]);
+        run_command(
+            &mut command,
+            &format!("cargo bench --bench {}", comparison.bench_target),
+        )?;
+    }
+    let estimates = root
+        .join("target/criterion")
+        .join(comparison.criterion_id)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(&estimates)
+        .with_context(|| format!("reading {}", estimates.display()))?;
+    let rust_ns = json_number_after(&text, "\"mean\"", "\"point_estimate\"")
+        .with_context(|| format!("no mean point_estimate in {}", estimates.display()))?;
+    let rust_us = rust_ns / 1_000.0;
+    let script = root.join("benches/reference").join(comparison.script);
+    let output = Command::new(python)
+        .current_dir(root)
+        .arg(&script)
+        .args(comparison.script_args)
+        .output()
+        .with_context(|| format!("cannot start {python} {}", script.display()))?;
+    if !output.status.success() {
+        bail!(
+            "{python} {} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!(
+        "\n{}: Rust {rust_us:.1} µs per step (criterion mean)",
+        comparison.criterion_id
+    );
+    let mut target_met = None;
+    for line in stdout.lines().filter(|l| l.trim_start().starts_with('{')) {
+        let name = json_string(line, "\"name\"").unwrap_or_else(|| "?".to_string());
+        let Some(torch_us) = json_number_after(line, "", "\"us_per_step\"") else {
+            continue;
+        };
+        let ratio = torch_us / rust_us;
+        println!("  {name:<28} {torch_us:>9.1} µs   Rust is {ratio:.1}× faster");
+        if name == comparison.target.0 {
+            target_met = Some(ratio >= comparison.target.1);
+        }
+    }
+    match target_met {
+        Some(true) => println!(
+            "  target ≥ {}× vs {}: met",
+            comparison.target.1, comparison.target.0
+        ),
+        Some(false) => println!(
+            "  target ≥ {}× vs {}: NOT met",
+            comparison.target.1, comparison.target.0
+        ),
+        None => bail!("the script printed no `{}` line", comparison.target.0),
+    }
+    Ok(())
+}
+
+/// The number after `key` (which must follow `after`, when given) in a flat JSON text.
+fn json_number_after(text: &str, after: &str, key: &str) -> Option<f64> {
+    let start = if after.is_empty() {
+        0
+    } else {
+        text.find(after)?
+    };
+    let rest = &text[start..];
+    let at = rest.find(key)? + key.len();
+    let rest = rest[at..].trim_start().strip_prefix(':')?.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || "+-.eE".contains(c)))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// The string value of `key` in a flat JSON line.
+fn json_string(line: &str, key: &str) -> Option<String> {
+    let at = line.find(key)? + key.len();
+    let rest = line[at..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_string())
+}
+
 /// Every `*.py` in `dir`, sorted (none when the directory does not exist).
-fn reference_scripts(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+#[cfg(test)]
+fn reference_scripts(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
@@ -135,5 +265,48 @@ mod tests {
         assert_eq!(names, ["a.py", "b.py"]);
         assert!(reference_scripts(&dir.join("missing")).unwrap().is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn every_reference_script_has_a_comparison_and_every_comparison_its_script() {
+        let root = crate::project_root();
+        let scripts: Vec<String> = reference_scripts(&root.join("benches/reference"))
+            .unwrap()
+            .iter()
+            .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        let compared: Vec<&str> = COMPARISONS.iter().map(|c| c.script).collect();
+        for script in &scripts {
+            assert!(
+                compared.contains(&script.as_str()),
+                "{script} has no entry in COMPARISONS"
+            );
+        }
+        for script in compared {
+            assert!(
+                scripts.iter().any(|s| s == script),
+                "COMPARISONS names a missing script {script}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_fields_are_read_from_criterion_and_script_output() {
+        let estimates = r#"{"mean":{"confidence_interval":{"lower_bound":1.0},"point_estimate":30929.93,"standard_error":2.1},"median":{"point_estimate":5.0}}"#;
+        assert_eq!(
+            json_number_after(estimates, "\"mean\"", "\"point_estimate\""),
+            Some(30929.93)
+        );
+        assert_eq!(
+            json_number_after(estimates, "\"median\"", "\"point_estimate\""),
+            Some(5.0)
+        );
+        let line = r#"{"name": "torch_manual_no_grad", "us_per_step": 1.15e2}"#;
+        assert_eq!(
+            json_string(line, "\"name\""),
+            Some("torch_manual_no_grad".to_string())
+        );
+        assert_eq!(json_number_after(line, "", "\"us_per_step\""), Some(115.0));
+        assert_eq!(json_number_after("{}", "", "\"us_per_step\""), None);
     }
 }

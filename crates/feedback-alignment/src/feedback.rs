@@ -258,10 +258,11 @@ impl<T: Float> Feedback<T> {
 /// `dst = sign(w) · rms(w)`, so that `‖dst‖_F = ‖w‖_F` (zero entries stay zero).
 fn sign_scaled<T: Float>(dst: &mut Matrix<T>, w: &Matrix<T>) {
     let sum_sq = w
+        .as_slice()
         .iter()
         .fold(0.0f64, |acc, v| acc + v.as_f64() * v.as_f64());
     let rms = T::of_f64((sum_sq / w.len().max(1) as f64).sqrt());
-    for (d, &v) in dst.iter_mut().zip(w.iter()) {
+    for (d, &v) in dst.as_mut_slice().iter_mut().zip(w.as_slice()) {
         *d = if v > T::zero() {
             rms
         } else if v < T::zero() {

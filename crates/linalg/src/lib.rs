@@ -31,6 +31,7 @@ pub mod activation;
 pub mod cholesky;
 pub mod eigen;
 pub mod fused;
+pub mod gaussian;
 pub mod init;
 pub mod jacobi;
 pub mod kernels;

@@ -277,9 +277,11 @@ impl MetaConfig {
         theta
     }
 
-    /// A 64-bit fingerprint of the whole config (FNV-1a over its `Debug` form, which prints
-    /// every field and every float exactly). Checkpoints carry it so that a state is never
-    /// resumed under another config.
+    /// A 64-bit fingerprint of everything in the config that shapes the Θ trajectory: FNV-1a
+    /// over the `Debug` form (which prints every field and every float exactly) with
+    /// `n_episodes` and `diagnostics` left out, so a run may be extended or its diagnostics
+    /// switched without breaking bit-identical resumption. Checkpoints carry it so that a state
+    /// is never resumed under another config.
     ///
     /// # Example
     /// ```
@@ -288,11 +290,18 @@ impl MetaConfig {
     /// let b = MetaConfig { seed: 1, ..MetaConfig::default() };
     /// assert_eq!(a.fingerprint(), MetaConfig::default().fingerprint());
     /// assert_ne!(a.fingerprint(), b.fingerprint());
+    /// let longer = MetaConfig { n_episodes: 1000, ..MetaConfig::default() };
+    /// assert_eq!(a.fingerprint(), longer.fingerprint());
     /// ```
     pub fn fingerprint(&self) -> u64 {
         const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
         const PRIME: u64 = 0x0000_0100_0000_01b3;
-        format!("{self:?}").bytes().fold(OFFSET, |hash, byte| {
+        let canonical = MetaConfig {
+            n_episodes: 0,
+            diagnostics: true,
+            ..self.clone()
+        };
+        format!("{canonical:?}").bytes().fold(OFFSET, |hash, byte| {
             (hash ^ u64::from(byte)).wrapping_mul(PRIME)
         })
     }

@@ -136,6 +136,16 @@ pub struct Task {
 ///
 /// # Errors
 /// [`Error::Data`] if fewer than `M` classes qualify (or, under faithful sampling, none).
+///
+/// # Example
+/// ```
+/// use meta_plasticity::{eligible_classes, EpisodeConfig, ImagePool, Phase};
+/// let labels: Vec<usize> = (0..60).map(|i| i % 6).collect();
+/// let pool = ImagePool::new(1, vec![0.0; 60], labels).unwrap();
+/// let config = EpisodeConfig { n_ways: 2, n_train_per_class: 6, n_query_per_class: 2, held_out_classes: vec![4, 5], ..EpisodeConfig::default() };
+/// assert_eq!(eligible_classes(&pool, &config, Phase::MetaTrain).unwrap(), vec![0, 1, 2, 3]);
+/// assert_eq!(eligible_classes(&pool, &config, Phase::MetaTest).unwrap(), vec![4, 5]);
+/// ```
 pub fn eligible_classes(
     pool: &ImagePool,
     config: &EpisodeConfig,

@@ -11,9 +11,10 @@
 //!   a `faithful` mode that reproduces the original code's sampling and held-out classes for
 //!   meta-testing;
 //! - [`meta_gradient`]: the inner loop and its exact meta-gradient by forward-mode tangents;
-//! - [`MetaTrainer`], [`train`] and [`run_episode`]: the meta-optimiser (Adam + L1, [`Adam`]),
-//!   per-episode statistics through a callback, and checkpoint states ([`MetaState`]) from
-//!   which a run resumes bit-identically.
+//! - [`MetaTrainer`], [`train`], [`run_parallel`] and [`run_episode`]: the meta-optimiser
+//!   (Adam + L1, [`Adam`]), per-episode statistics through a callback, checkpoint states
+//!   ([`MetaState`]) from which a run resumes bit-identically, and independent runs (seeds) in
+//!   parallel.
 //!
 //! Layer: depends on `feedback-alignment` (the alignment and orthonormality diagnostics, the
 //! feedback kind), `plasticity-core` (the term enumeration [`plasticity_core::Term`] and
@@ -61,5 +62,5 @@ pub use crate::{
     episode::{ImagePool, Phase, Task, eligible_classes, sample_task},
     error::{Error, Result},
     tangent::{InnerLoop, Pathway, Sample, UnrollOutcome, meta_gradient},
-    trainer::{EpisodeStats, MetaState, MetaTrainer, run_episode, train},
+    trainer::{EpisodeStats, MetaState, MetaTrainer, PhaseTag, run_episode, run_parallel, train},
 };

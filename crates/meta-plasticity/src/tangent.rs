@@ -131,6 +131,10 @@ pub fn meta_gradient<T: Float>(
 
 /// `dst (rows × cols) ← [dst +] lhs · rhs` on column-major slices; each operand is
 /// `(data, stored_rows, stored_cols, transposed)`.
+///
+/// Calls linalg's slice-level GEMM entry (`Float::faer_matmul`, faer's sequential kernel)
+/// directly, because the stacked tangents are read through two reshaped views of one buffer,
+/// which the `Matrix`-typed kernels of `linalg::kernels` cannot express.
 pub(super) fn matmul<T: Float>(
     dst: &mut [T],
     rows: usize,

@@ -2,6 +2,7 @@
 
 use std::ops::ControlFlow;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use feedback_alignment::{Feedback, FeedbackKind, alignment_angles, orthonormality_errors};
@@ -262,6 +263,30 @@ impl MetaTrainer {
 ///
 /// # Errors
 /// As [`MetaTrainer::new`] and [`MetaTrainer::step`].
+///
+/// # Example
+/// ```
+/// use std::ops::ControlFlow;
+/// use feedback_alignment::FeedbackKind;
+/// use meta_plasticity::{ImagePool, MetaConfig, RuleFamily};
+/// use plasticity_core::MlpConfig;
+/// let labels: Vec<usize> = (0..40).map(|i| i % 4).collect();
+/// let pixels: Vec<f32> = (0..80).map(|i| ((i * 7) % 11) as f32 / 10.0).collect();
+/// let pool = ImagePool::new(2, pixels, labels).unwrap();
+/// let mut config = MetaConfig::paper(RuleFamily::Bio, FeedbackKind::Fixed);
+/// config.mlp = MlpConfig { sizes: vec![2, 6, 4], ..MlpConfig::default() };
+/// config.episode.n_ways = 2;
+/// config.episode.n_train_per_class = 3;
+/// config.episode.n_query_per_class = 2;
+/// config.n_episodes = 3;
+/// let mut losses = Vec::new();
+/// let trainer = meta_plasticity::train::<f32>(config, &pool, |stats| {
+///     losses.push(stats.query_loss);
+///     ControlFlow::Continue(())
+/// })
+/// .unwrap();
+/// assert_eq!((losses.len(), trainer.next_episode()), (3, 3));
+/// ```
 pub fn train<T: Float>(
     config: MetaConfig,
     pool: &ImagePool,
@@ -270,6 +295,54 @@ pub fn train<T: Float>(
     let mut trainer = MetaTrainer::new(config)?;
     trainer.run::<T>(pool, |stats, _| on_episode(stats))?;
     Ok(trainer)
+}
+
+/// Runs several independent trainers (seeds, rule families; fresh or resumed) to completion in
+/// parallel on rayon's pool, one trainer per task, and returns them in input order.
+///
+/// Each trainer's trajectory depends only on its own config and state, so the results are
+/// bit-identical at any thread count (test `parallel_runs_match_sequential_runs_bitwise`).
+/// `on_episode` receives the trainer's index; it runs on worker threads, hence `Fn + Sync`
+/// (use a mutex or channel to print or to write checkpoints).
+///
+/// # Errors
+/// Each entry carries its own trainer's error (as [`MetaTrainer::step`]).
+///
+/// # Example
+/// ```
+/// use std::ops::ControlFlow;
+/// use meta_plasticity::MetaTrainer;
+/// use feedback_alignment::FeedbackKind;
+/// use meta_plasticity::{ImagePool, MetaConfig, RuleFamily};
+/// use plasticity_core::MlpConfig;
+/// let labels: Vec<usize> = (0..40).map(|i| i % 4).collect();
+/// let pixels: Vec<f32> = (0..80).map(|i| ((i * 7) % 11) as f32 / 10.0).collect();
+/// let pool = ImagePool::new(2, pixels, labels).unwrap();
+/// let mut config = MetaConfig::paper(RuleFamily::Bio, FeedbackKind::Fixed);
+/// config.mlp = MlpConfig { sizes: vec![2, 6, 4], ..MlpConfig::default() };
+/// config.episode.n_ways = 2;
+/// config.episode.n_train_per_class = 3;
+/// config.episode.n_query_per_class = 2;
+/// config.n_episodes = 2;
+/// let trainers = (0..2)
+///     .map(|seed| MetaTrainer::new(MetaConfig { seed, ..config.clone() }).unwrap())
+///     .collect();
+/// let done = meta_plasticity::run_parallel::<f32>(trainers, &pool, |_, _, _| ControlFlow::Continue(()));
+/// assert!(done.iter().all(|t| t.as_ref().unwrap().is_done()));
+/// ```
+pub fn run_parallel<T: Float>(
+    trainers: Vec<MetaTrainer>,
+    pool: &ImagePool,
+    on_episode: impl Fn(usize, &EpisodeStats, &MetaTrainer) -> ControlFlow<()> + Sync,
+) -> Vec<Result<MetaTrainer>> {
+    trainers
+        .into_par_iter()
+        .enumerate()
+        .map(|(idx, mut trainer)| {
+            trainer.run::<T>(pool, |stats, state| on_episode(idx, stats, state))?;
+            Ok(trainer)
+        })
+        .collect()
 }
 
 /// One episode with fixed Θ: draws the task of episode `episode_idx` from the classes of
@@ -285,6 +358,27 @@ pub fn train<T: Float>(
 /// [`Error::InvalidConfig`] via the config; [`Error::Data`] if the pool's images do not have
 /// `n₀` pixels, a label has no output unit, or the phase has too few classes;
 /// [`Error::Diverged`] naming the episode and step.
+///
+/// # Example
+/// ```
+/// use meta_plasticity::{run_episode, Phase};
+/// use feedback_alignment::FeedbackKind;
+/// use meta_plasticity::{ImagePool, MetaConfig, RuleFamily};
+/// use plasticity_core::MlpConfig;
+/// let labels: Vec<usize> = (0..40).map(|i| i % 4).collect();
+/// let pixels: Vec<f32> = (0..80).map(|i| ((i * 7) % 11) as f32 / 10.0).collect();
+/// let pool = ImagePool::new(2, pixels, labels).unwrap();
+/// let mut config = MetaConfig::paper(RuleFamily::Bio, FeedbackKind::Fixed);
+/// config.mlp = MlpConfig { sizes: vec![2, 6, 4], ..MlpConfig::default() };
+/// config.episode.n_ways = 2;
+/// config.episode.n_train_per_class = 3;
+/// config.episode.n_query_per_class = 2;
+/// config.episode.held_out_classes = vec![2, 3];
+/// // A rule evaluated on held-out classes, without tangents.
+/// let stats = run_episode::<f32>(&config, &pool, &config.initial_theta(), 0, Phase::MetaTest, false).unwrap();
+/// assert!(stats.classes.iter().all(|c| *c >= 2));
+/// assert_eq!(stats.alignment_angles.len(), 3);
+/// ```
 pub fn run_episode<T: Float>(
     config: &MetaConfig,
     pool: &ImagePool,

@@ -4,7 +4,7 @@ use std::ops::ControlFlow;
 
 use feedback_alignment::FeedbackKind;
 use meta_plasticity::{
-    Error, ImagePool, MetaConfig, MetaTrainer, Phase, RuleFamily, run_episode, train,
+    Error, ImagePool, MetaConfig, MetaTrainer, Phase, RuleFamily, run_episode, run_parallel, train,
 };
 use plasticity_core::MlpConfig;
 
@@ -182,4 +182,58 @@ fn errors_name_the_episode_and_leave_the_trainer_unchanged() {
             .unwrap()
             .state()
     );
+}
+
+#[test]
+fn parallel_runs_match_sequential_runs_bitwise() {
+    let pool = toy_pool();
+    let configs: Vec<MetaConfig> = (0..3)
+        .map(|seed| MetaConfig {
+            seed,
+            n_episodes: 3,
+            ..toy_config(RuleFamily::Bio, FeedbackKind::Fixed)
+        })
+        .collect();
+    let sequential: Vec<_> = configs
+        .iter()
+        .map(|c| {
+            train::<f32>(c.clone(), &pool, |_| ControlFlow::Continue(()))
+                .unwrap()
+                .state()
+        })
+        .collect();
+    for n_threads in [1, 2] {
+        let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(n_threads)
+            .build()
+            .unwrap();
+        let trainers: Vec<_> = configs
+            .iter()
+            .map(|c| MetaTrainer::new(c.clone()).unwrap())
+            .collect();
+        let parallel = threads
+            .install(|| run_parallel::<f32>(trainers, &pool, |_, _, _| ControlFlow::Continue(())));
+        let states: Vec<_> = parallel.into_iter().map(|t| t.unwrap().state()).collect();
+        assert_eq!(states, sequential, "{n_threads} thread(s)");
+    }
+}
+
+#[test]
+fn a_run_can_be_extended_from_its_final_state() {
+    let pool = toy_pool();
+    let short = MetaConfig {
+        n_episodes: 2,
+        ..toy_config(RuleFamily::Oja, FeedbackKind::Backprop)
+    };
+    let long = MetaConfig {
+        n_episodes: 4,
+        ..short.clone()
+    };
+    let first = train::<f32>(short, &pool, |_| ControlFlow::Continue(())).unwrap();
+    let mut extended = MetaTrainer::from_state(long.clone(), first.state()).unwrap();
+    extended
+        .run::<f32>(&pool, |_, _| ControlFlow::Continue(()))
+        .unwrap();
+    let straight = train::<f32>(long, &pool, |_| ControlFlow::Continue(())).unwrap();
+    assert_eq!(extended.state(), straight.state());
 }

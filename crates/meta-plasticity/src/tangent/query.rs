@@ -11,7 +11,11 @@ use crate::{
 
 impl<T: Float> Unroll<T> {
     /// Scores the query set on the final weights and contracts `∂L/∂W` with the tangents.
-    pub(super) fn finish(mut self, query: &[Sample<'_, T>], n_steps: usize) -> Result<UnrollOutcome<T>> {
+    pub(super) fn finish(
+        mut self,
+        query: &[Sample<'_, T>],
+        n_steps: usize,
+    ) -> Result<UnrollOutcome<T>> {
         let n_layers = self.n_layers();
         let n_tangents = self.terms.len();
         let mut grads: Vec<Vec<T>> = self.w.iter().map(|w| vec![T::zero(); w.len()]).collect();

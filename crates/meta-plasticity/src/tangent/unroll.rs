@@ -52,7 +52,11 @@ pub(super) struct Unroll<T: Float> {
 }
 
 impl<T: Float> Unroll<T> {
-    pub(super) fn new(inner: &InnerLoop<T>, terms: &[Term], theta: &[f64; N_TERMS]) -> Result<Self> {
+    pub(super) fn new(
+        inner: &InnerLoop<T>,
+        terms: &[Term],
+        theta: &[f64; N_TERMS],
+    ) -> Result<Self> {
         let invalid = |field: &'static str, reason: String| Error::InvalidConfig { field, reason };
         let Some(first) = inner.weights.first() else {
             return Err(invalid("weights", "no weight matrices".to_string()));
@@ -175,7 +179,13 @@ impl<T: Float> Unroll<T> {
         self.sizes.len() - 1
     }
 
-    pub(super) fn check_sample(&self, input: &[T], label: usize, what: &str, idx: usize) -> Result<()> {
+    pub(super) fn check_sample(
+        &self,
+        input: &[T],
+        label: usize,
+        what: &str,
+        idx: usize,
+    ) -> Result<()> {
         if input.len() != self.sizes[0] {
             return Err(Error::InvalidConfig {
                 field: "samples",

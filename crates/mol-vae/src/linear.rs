@@ -1,0 +1,146 @@
+//! Fully connected layers on minibatches stored one sample per column.
+
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+
+use linalg::{
+    Float, Matrix, Rng, Vector,
+    kernels::{Accumulate, Transpose, gemm},
+};
+
+/// A fully connected layer `y = W x + b` (PyTorch's `nn.Linear`), `weight` is `n_out × n_in`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Linear<T: Float> {
+    /// `W`, `n_out × n_in`.
+    pub weight: Matrix<T>,
+    /// `b`, length `n_out`.
+    pub bias: Vector<T>,
+}
+
+impl<T: Float> Linear<T> {
+    /// Glorot-uniform weights **and biases**, both on the weight's bound (the GSVAE code's
+    /// `weights_init`, digest §3.1):
+    ///
+    /// ```text
+    /// Wᵢⱼ, bᵢ ~ U(−a, a),   a = √(6 / (n_in + n_out))      [C §3.1, "init"]
+    /// ```
+    ///
+    /// The weight is drawn first (column-major), then the bias.
+    ///
+    /// # Example
+    /// ```
+    /// use linalg::rng::{stream, Stream};
+    /// let layer = mol_vae::Linear::<f64>::glorot(3, 5, &mut stream(0, Stream::Init));
+    /// let bound = (6.0f64 / 8.0).sqrt();
+    /// assert!(layer.bias.iter().all(|b| b.abs() <= bound));
+    /// assert!(layer.bias.iter().any(|b| b.abs() > 0.0));
+    /// ```
+    pub fn glorot(n_out: usize, n_in: usize, rng: &mut Rng) -> Linear<T> {
+        let weight = linalg::init::xavier_uniform(n_out, n_in, 1.0, rng);
+        let bound = (6.0 / (n_in + n_out).max(1) as f64).sqrt();
+        let bias = Vector::from_fn(n_out, |_, _| {
+            let u: f64 = rng.random::<f64>();
+            T::of_f64((2.0 * u - 1.0) * bound)
+        });
+        Linear { weight, bias }
+    }
+
+    /// A zero layer of the given shape (gradient accumulators, Adam moments).
+    pub fn zeros(n_out: usize, n_in: usize) -> Linear<T> {
+        Linear {
+            weight: Matrix::zeros(n_out, n_in),
+            bias: Vector::zeros(n_out),
+        }
+    }
+
+    /// Number of outputs.
+    pub fn n_out(&self) -> usize {
+        self.weight.nrows()
+    }
+
+    /// Number of inputs.
+    pub fn n_in(&self) -> usize {
+        self.weight.ncols()
+    }
+
+    /// `Y = W X + b 1ᵀ` for a batch `X` (`n_in × R`), written into `y` (`n_out × R`).
+    ///
+    /// # Panics
+    /// If the shapes do not chain.
+    pub fn forward(&self, y: &mut Matrix<T>, x: &Matrix<T>) {
+        gemm(
+            y,
+            T::one(),
+            &self.weight,
+            Transpose::No,
+            x,
+            Transpose::No,
+            Accumulate::Replace,
+        );
+        let n_out = self.n_out();
+        for col in y.as_mut_slice().chunks_exact_mut(n_out) {
+            for (yi, &bi) in col.iter_mut().zip(self.bias.iter()) {
+                *yi += bi;
+            }
+        }
+    }
+
+    /// Accumulates the parameter gradients of a batch into `grad`
+    /// (`∂W += ∂Y Xᵀ`, `∂b += ∂Y 1`) and, if asked, writes `∂X = Wᵀ ∂Y`.
+    ///
+    /// # Panics
+    /// If the shapes do not chain.
+    pub fn backward(
+        &self,
+        grad: &mut Linear<T>,
+        x: &Matrix<T>,
+        dy: &Matrix<T>,
+        dx: Option<&mut Matrix<T>>,
+    ) {
+        gemm(
+            &mut grad.weight,
+            T::one(),
+            dy,
+            Transpose::No,
+            x,
+            Transpose::Yes,
+            Accumulate::Add,
+        );
+        let n_out = self.n_out();
+        for col in dy.as_slice().chunks_exact(n_out) {
+            for (gi, &di) in grad.bias.iter_mut().zip(col) {
+                *gi += di;
+            }
+        }
+        if let Some(dx) = dx {
+            gemm(
+                dx,
+                T::one(),
+                &self.weight,
+                Transpose::Yes,
+                dy,
+                Transpose::No,
+                Accumulate::Replace,
+            );
+        }
+    }
+}
+
+/// LeakyReLU in place: `x ← max(x, 0) + slope · min(x, 0)`.
+pub(crate) fn leaky_relu<T: Float>(values: &mut [T], slope: T) {
+    for v in values.iter_mut() {
+        if *v < T::zero() {
+            *v *= slope;
+        }
+    }
+}
+
+/// Backward of LeakyReLU given its output (the sign of the output is the sign of the input for
+/// a positive slope): `∂x = ∂y · (1 if y > 0 else slope)`.
+pub(crate) fn leaky_relu_backward<T: Float>(grad: &mut [T], output: &[T], slope: T) {
+    for (g, &y) in grad.iter_mut().zip(output) {
+        if y <= T::zero() {
+            *g *= slope;
+        }
+    }
+}
