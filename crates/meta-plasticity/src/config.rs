@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use feedback_alignment::FeedbackKind;
-use plasticity_core::{MlpConfig, N_TERMS, Term};
+use plasticity_core::{HiddenActivation, MlpConfig, N_TERMS, Term};
 
 use crate::{Error, Result};
 
@@ -196,6 +196,12 @@ impl MetaConfig {
     /// [`Error::InvalidConfig`] naming the field, or [`Error::Core`] for a bad network config.
     pub fn validate(&self) -> Result<()> {
         self.mlp.validate()?;
+        if self.mlp.hidden_activation != HiddenActivation::Softplus {
+            return Err(Error::InvalidConfig {
+                field: "mlp.hidden_activation",
+                reason: "the inner loop is softplus-only (paper B)".to_string(),
+            });
+        }
         if !matches!(self.feedback, FeedbackKind::Fixed | FeedbackKind::Backprop) {
             return Err(Error::InvalidConfig {
                 field: "feedback",

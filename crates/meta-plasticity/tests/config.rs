@@ -51,6 +51,9 @@ fn invalid_configs_name_their_field() {
         "rule",
     );
     let mut config = MetaConfig::default();
+    config.mlp.hidden_activation = plasticity_core::HiddenActivation::Identity;
+    check(config, "mlp.hidden_activation");
+    let mut config = MetaConfig::default();
     config.episode.n_ways = 0;
     check(config, "episode.n_ways");
     let mut config = MetaConfig::default();

@@ -178,8 +178,11 @@ impl LineChart {
         X: Ranged<ValueType = f64> + ValueFormatter<f64>,
         Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
     {
-        let x_formatter = |x: &f64| {
-            if x.abs() >= 100.0 {
+        // Integer tick labels on wide axes (steps, counts), three decimals on narrow ones.
+        let x_range = chart.x_range();
+        let x_span = x_range.end - x_range.start;
+        let x_formatter = move |x: &f64| {
+            if x_span >= 50.0 {
                 format!("{x:.0}")
             } else {
                 format!("{x:.3}")

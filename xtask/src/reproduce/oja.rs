@@ -67,9 +67,9 @@ impl OjaConfig {
             beta: 10.0,
             theta0: 0.01,
             theta_oja_grid: if quick {
-                vec![0.002, 0.004]
+                vec![0.001, 0.004]
             } else {
-                vec![0.001, 0.002, 0.004, 0.008]
+                vec![0.00025, 0.0005, 0.001, 0.002, 0.004]
             },
             n_seeds: if quick { 2 } else { 10 },
             n_train: if quick { 4_000 } else { 50_000 },
@@ -289,14 +289,15 @@ fn run_jobs(
 /// Seed index of the selection runs, disjoint from the reported seeds.
 const SELECTION_SEED: u64 = 10_000;
 
-/// Chooses θ9 on the validation split: BP+Oja and FA+Oja at batch 1 on `hidden`, one selection
-/// seed each; the best mean validation accuracy wins. Returns θ9 and a Markdown table.
+/// Chooses θ9 on the validation split, separately for BP+Oja and FA+Oja (batch 1, network
+/// `hidden`, one selection seed): the best validation accuracy wins. Returns θ9 per learner (in
+/// `Learner::ALL` order; unused by the learners without Oja) and a Markdown table.
 fn select_theta_oja(
     config: &OjaConfig,
     seed: u64,
     splits: &Splits,
     hidden: &[usize],
-) -> anyhow::Result<(f64, String)> {
+) -> anyhow::Result<([f64; 4], String)> {
     let mut jobs = Vec::new();
     for &theta_oja in &config.theta_oja_grid {
         for learner in [Learner::BpOja, Learner::FaOja] {
@@ -311,41 +312,47 @@ fn select_theta_oja(
     }
     let outcomes = run_jobs(&jobs, seed, &splits.train, &splits.val, &splits.probe)?;
     let mut table = String::from(
-        "θ9 chosen on the validation split (last 10,000 training images; one selection seed):\n\n| θ9 | BP+Oja val. acc. | FA+Oja val. acc. |\n|---|---|---|\n",
+        "θ9 chosen on the validation split (last 10,000 training images; one selection seed), per learner:\n\n| θ9 | BP+Oja val. acc. | FA+Oja val. acc. |\n|---|---|---|\n",
     );
-    let mut best = (f64::NEG_INFINITY, config.theta_oja_grid[0]);
+    let mut best = [(f64::NEG_INFINITY, config.theta_oja_grid[0]); 2];
     for (grid_idx, &theta_oja) in config.theta_oja_grid.iter().enumerate() {
-        let (bp, fa) = (
-            outcomes[2 * grid_idx].accuracy,
-            outcomes[2 * grid_idx + 1].accuracy,
-        );
-        table.push_str(&format!("| {theta_oja} | {bp:.4} | {fa:.4} |\n"));
-        if (bp + fa) / 2.0 > best.0 {
-            best = ((bp + fa) / 2.0, theta_oja);
+        let accs = [outcomes[2 * grid_idx].accuracy, outcomes[2 * grid_idx + 1].accuracy];
+        table.push_str(&format!("| {theta_oja} | {:.4} | {:.4} |\n", accs[0], accs[1]));
+        for (slot, &acc) in best.iter_mut().zip(&accs) {
+            if acc > slot.0 {
+                *slot = (acc, theta_oja);
+            }
         }
     }
     table.push_str(&format!(
-        "\nChosen: θ9 = {} (θ0 = {} for every learner).",
-        best.1, config.theta0
+        "\nChosen: θ9 = {} for BP+Oja and {} for FA+Oja (θ0 = {} for every learner).",
+        best[0].1, best[1].1, config.theta0
     ));
-    Ok((best.1, table))
+    let mut per_learner = [0.0; 4];
+    per_learner[learner_idx(Learner::BpOja)] = best[0].1;
+    per_learner[learner_idx(Learner::FaOja)] = best[1].1;
+    Ok((per_learner, table))
 }
+
+/// One condition of a sweep: the network, the batch size, and the learning-rate scale of each
+/// learner (in `Learner::ALL` order).
+type Condition = (MlpConfig, usize, [f64; 4]);
 
 /// Runs every learner × condition × seed; `outcomes[condition][learner][seed]`.
 fn run_conditions(
     config: &OjaConfig,
     seed: u64,
     splits: &Splits,
-    conditions: &[(MlpConfig, usize, f64)],
-    theta_oja: f64,
+    conditions: &[Condition],
+    theta_oja: [f64; 4],
 ) -> anyhow::Result<Vec<Vec<Vec<Outcome>>>> {
     let mut jobs = Vec::new();
-    for (mlp, batch_size, theta_scale) in conditions {
-        for learner in Learner::ALL {
+    for (mlp, batch_size, scales) in conditions {
+        for (l, learner) in Learner::ALL.into_iter().enumerate() {
             for seed_idx in 0..config.n_seeds as u64 {
-                let mut rule = learner.rule(config.theta0, theta_oja);
+                let mut rule = learner.rule(config.theta0, theta_oja[l]);
                 for theta in rule.theta.iter_mut() {
-                    *theta *= theta_scale;
+                    *theta *= scales[l];
                 }
                 jobs.push(Job {
                     mlp: mlp.clone(),
@@ -482,40 +489,52 @@ pub(crate) fn run_online(ctx: &Context) -> anyhow::Result<Report> {
     let started = Instant::now();
     let (theta_oja, selection) = select_theta_oja(&config, ctx.seed, &splits, &config.hidden)?;
     report.note(selection);
-    // Learning-rate scale per batch size, chosen on validation with BP among {1, √B, B}
-    // (the mean-of-batch update with scale B is the sum over the batch of paper B's code).
+    // Learning-rate scale per batch size and learner, chosen on validation among {1, √B, B}
+    // (the mean-of-batch update with scale B is the sum over the batch of paper B's code); the
+    // scale multiplies every θ of the learner's rule.
     let mut scale_table = String::from(
-        "Learning-rate scale per batch size (validation accuracy of BP, one selection seed):\n\n| batch | scale 1 | scale √B | scale B | chosen |\n|---|---|---|---|---|\n",
+        "Learning-rate scale per batch size and learner (validation accuracy, one selection seed; scales 1 / √B / B):\n\n| batch | BP | BP+Oja | FA | FA+Oja |\n|---|---|---|---|---|\n",
     );
-    let mut conditions = Vec::new();
+    let mut conditions: Vec<Condition> = Vec::new();
     for &batch in &config.batch_sizes {
         if batch == 1 {
-            conditions.push((config.mlp(&config.hidden, 1.0), 1, 1.0));
+            conditions.push((config.mlp(&config.hidden, 1.0), 1, [1.0; 4]));
             continue;
         }
         let scales = [1.0, (batch as f64).sqrt(), batch as f64];
-        let jobs: Vec<Job> = scales
-            .iter()
-            .map(|&scale| Job {
-                mlp: config.mlp(&config.hidden, 1.0),
-                feedback: FeedbackKind::Backprop,
-                rule: Rule::pseudo_gradient(config.theta0 * scale),
-                batch_size: batch,
-                seed_idx: SELECTION_SEED,
-            })
-            .collect();
+        let mut jobs = Vec::new();
+        for (l, learner) in Learner::ALL.into_iter().enumerate() {
+            for &scale in &scales {
+                let mut rule = learner.rule(config.theta0, theta_oja[l]);
+                for theta in rule.theta.iter_mut() {
+                    *theta *= scale;
+                }
+                jobs.push(Job {
+                    mlp: config.mlp(&config.hidden, 1.0),
+                    feedback: learner.feedback(),
+                    rule,
+                    batch_size: batch,
+                    seed_idx: SELECTION_SEED,
+                });
+            }
+        }
         let outcomes = run_jobs(&jobs, ctx.seed, &splits.train, &splits.val, &splits.probe)?;
-        let best = (0..3)
-            .max_by(|&a, &b| outcomes[a].accuracy.total_cmp(&outcomes[b].accuracy))
-            .unwrap_or(0);
-        scale_table.push_str(&format!(
-            "| {batch} | {:.4} | {:.4} | {:.4} | {} |\n",
-            outcomes[0].accuracy,
-            outcomes[1].accuracy,
-            outcomes[2].accuracy,
-            ["1", "√B", "B"][best]
-        ));
-        conditions.push((config.mlp(&config.hidden, 1.0), batch, scales[best]));
+        let mut chosen = [1.0; 4];
+        let mut cells = Vec::new();
+        for l in 0..Learner::ALL.len() {
+            let accs: Vec<f64> = (0..3).map(|k| outcomes[3 * l + k].accuracy).collect();
+            let best = (0..3).max_by(|&a, &b| accs[a].total_cmp(&accs[b])).unwrap_or(0);
+            chosen[l] = scales[best];
+            cells.push(format!(
+                "{:.3} / {:.3} / {:.3} → {}",
+                accs[0],
+                accs[1],
+                accs[2],
+                ["1", "√B", "B"][best]
+            ));
+        }
+        scale_table.push_str(&format!("| {batch} | {} |\n", cells.join(" | ")));
+        conditions.push((config.mlp(&config.hidden, 1.0), batch, chosen));
     }
     report.note(scale_table);
     let outcomes = run_conditions(&config, ctx.seed, &splits, &conditions, theta_oja)?;
@@ -602,10 +621,10 @@ pub(crate) fn run_depth(ctx: &Context) -> anyhow::Result<Report> {
     let base_hidden = vec![config.depth_width; config.depths[0]];
     let (theta_oja, selection) = select_theta_oja(&config, ctx.seed, &splits, &base_hidden)?;
     report.note(selection);
-    let conditions: Vec<(MlpConfig, usize, f64)> = config
+    let conditions: Vec<Condition> = config
         .depths
         .iter()
-        .map(|&d| (config.mlp(&vec![config.depth_width; d], 1.0), 1, 1.0))
+        .map(|&d| (config.mlp(&vec![config.depth_width; d], 1.0), 1, [1.0; 4]))
         .collect();
     let outcomes = run_conditions(&config, ctx.seed, &splits, &conditions, theta_oja)?;
     report.timing("selection and all runs", started.elapsed().as_secs_f64());
@@ -701,10 +720,10 @@ pub(crate) fn run_init(ctx: &Context) -> anyhow::Result<Report> {
     let started = Instant::now();
     let (theta_oja, selection) = select_theta_oja(&config, ctx.seed, &splits, &config.hidden)?;
     report.note(selection);
-    let conditions: Vec<(MlpConfig, usize, f64)> = config
+    let conditions: Vec<Condition> = config
         .gains
         .iter()
-        .map(|&g| (config.mlp(&config.hidden, g), 1, 1.0))
+        .map(|&g| (config.mlp(&config.hidden, g), 1, [1.0; 4]))
         .collect();
     let outcomes = run_conditions(&config, ctx.seed, &splits, &conditions, theta_oja)?;
     report.timing("selection and all runs", started.elapsed().as_secs_f64());

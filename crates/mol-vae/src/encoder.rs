@@ -1,0 +1,132 @@
+//! The encoder: scattering features → BatchNorm → FC 400 → BatchNorm → ReLU → (μ, log σ²).
+
+use linalg::{Float, Matrix};
+
+use crate::{
+    ModelConfig, Parameters,
+    batch_norm::{self, BatchNormCache, Mode, RunningStats},
+    linear::{leaky_relu, leaky_relu_backward},
+    model::Encoding,
+};
+
+/// What the encoder's backward pass needs from its forward pass.
+#[derive(Debug, Clone)]
+pub(crate) struct EncoderCache<T: Float> {
+    input_norm: BatchNormCache<T>,
+    /// `x̂` scaled and shifted: the input of the hidden layer.
+    normalized_input: Matrix<T>,
+    hidden_norm: BatchNormCache<T>,
+    /// ReLU output, the input of the μ and log σ² layers.
+    activation: Matrix<T>,
+}
+
+/// Forward pass of a batch of feature columns (`n_features × B`):
+///
+/// ```text
+/// x̃ = BN₀(x),  h = ReLU(BN₁(W₁ x̃ + b₁)),  μ = W_μ h + b_μ,  log σ² = W_σ h + b_σ   [C §3.1]
+/// ```
+///
+/// `n_samples` is the number L of Monte-Carlo copies the code makes of each row before the
+/// encoder; it only enters BatchNorm's unbiased running-variance correction (`n = B·L`).
+pub(crate) fn forward<T: Float>(
+    params: &Parameters<T>,
+    config: &ModelConfig,
+    stats: (&mut RunningStats<T>, &mut RunningStats<T>),
+    features: &Matrix<T>,
+    mode: Mode,
+    n_samples: usize,
+) -> (Encoding<T>, EncoderCache<T>) {
+    let cols = features.ncols();
+    let n_effective = cols * n_samples;
+    let mut normalized_input = Matrix::zeros(config.n_features, cols);
+    let input_norm = batch_norm::forward(
+        &mut normalized_input,
+        features,
+        &params.input_norm,
+        stats.0,
+        mode,
+        config.bn_momentum,
+        config.bn_eps,
+        n_effective,
+    );
+    let mut hidden = Matrix::zeros(config.n_hidden, cols);
+    params.hidden.forward(&mut hidden, &normalized_input);
+    let mut activation = Matrix::zeros(config.n_hidden, cols);
+    let hidden_norm = batch_norm::forward(
+        &mut activation,
+        &hidden,
+        &params.hidden_norm,
+        stats.1,
+        mode,
+        config.bn_momentum,
+        config.bn_eps,
+        n_effective,
+    );
+    leaky_relu(activation.as_mut_slice(), T::zero());
+    let mut mean = Matrix::zeros(config.n_latent, cols);
+    params.mean.forward(&mut mean, &activation);
+    let mut log_var = Matrix::zeros(config.n_latent, cols);
+    params.log_var.forward(&mut log_var, &activation);
+    (
+        Encoding { mean, log_var },
+        EncoderCache {
+            input_norm,
+            normalized_input,
+            hidden_norm,
+            activation,
+        },
+    )
+}
+
+/// Backward pass in training mode: accumulates every encoder gradient into `grad` from
+/// `∂μ` and `∂log σ²` (`n_latent × B`). The input's own gradient is not formed (the features
+/// are data), only what `BN₀`'s `γ`, `β` need.
+pub(crate) fn backward<T: Float>(
+    params: &Parameters<T>,
+    cache: &EncoderCache<T>,
+    grad: &mut Parameters<T>,
+    d_mean: &Matrix<T>,
+    d_log_var: &Matrix<T>,
+) {
+    let (n_hidden, cols) = cache.activation.shape();
+    let mut d_activation = Matrix::zeros(n_hidden, cols);
+    params
+        .mean
+        .backward(&mut grad.mean, &cache.activation, d_mean, Some(&mut d_activation));
+    let mut d_from_log_var = Matrix::zeros(n_hidden, cols);
+    params.log_var.backward(
+        &mut grad.log_var,
+        &cache.activation,
+        d_log_var,
+        Some(&mut d_from_log_var),
+    );
+    d_activation += &d_from_log_var;
+    leaky_relu_backward(
+        d_activation.as_mut_slice(),
+        cache.activation.as_slice(),
+        T::zero(),
+    );
+    let mut d_hidden = Matrix::zeros(n_hidden, cols);
+    batch_norm::backward(
+        &cache.hidden_norm,
+        &params.hidden_norm,
+        &mut grad.hidden_norm,
+        &d_activation,
+        Some(&mut d_hidden),
+    );
+    let n_features = cache.normalized_input.nrows();
+    let mut d_normalized = Matrix::zeros(n_features, cols);
+    params.hidden.backward(
+        &mut grad.hidden,
+        &cache.normalized_input,
+        &d_hidden,
+        Some(&mut d_normalized),
+    );
+    batch_norm::backward(
+        &cache.input_norm,
+        &params.input_norm,
+        &mut grad.input_norm,
+        &d_normalized,
+        None,
+    );
+}
