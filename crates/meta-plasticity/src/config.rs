@@ -136,6 +136,11 @@ pub struct MetaConfig {
     /// Teaching signal of the inner loop: [`FeedbackKind::Fixed`] (FA, a fresh Xavier-uniform
     /// `B` per episode) or [`FeedbackKind::Backprop`] (`B = Wᵀ`). Other kinds are refused.
     pub feedback: FeedbackKind,
+    /// Under backprop, leave out the meta-gradient's path through `B = Wᵀ`, as the original
+    /// code does [digest §4, pitfall 11]. Default `false`: the exact gradient. Must be `false`
+    /// under feedback alignment.
+    #[serde(default)]
+    pub detach_backprop_feedback: bool,
     /// The plastic terms.
     pub rule: RuleFamily,
     /// θ₀ at the start of meta-training; all other θ_r start at 0. Paper B: 1e-3 [B §Methods].
@@ -177,6 +182,7 @@ impl MetaConfig {
         MetaConfig {
             mlp: MlpConfig::default(),
             feedback,
+            detach_backprop_feedback: false,
             rule,
             theta0_init: 1e-3,
             episode: EpisodeConfig::default(),
@@ -209,6 +215,12 @@ impl MetaConfig {
                     "{:?} is not supported by the meta-gradient (use Fixed or Backprop)",
                     self.feedback
                 ),
+            });
+        }
+        if self.detach_backprop_feedback && self.feedback != FeedbackKind::Backprop {
+            return Err(Error::InvalidConfig {
+                field: "detach_backprop_feedback",
+                reason: "only applies to backprop feedback".to_string(),
             });
         }
         self.rule.validate()?;

@@ -36,6 +36,10 @@ pub enum Pathway<T: Float> {
     /// Backprop: `B_ℓ = W_ℓ` (current, pre-update). The meta-gradient includes the path through
     /// `Wᵀ` (its tangent `Ẇᵀ`).
     Backprop,
+    /// Backprop in the inner loop, but the meta-gradient treats `B = W` as a constant copy
+    /// (no path through `Wᵀ`), as the original code does by copying `W` into `B` through
+    /// `.data` [digest §4, pitfall 11]. Not the exact gradient of the query loss.
+    BackpropDetached,
     /// Feedback alignment: fixed matrices stored in the shape of `W_ℓ` (`n_ℓ × n_{ℓ−1}`), i.e.
     /// the paper's `B_{ℓ,ℓ−1}` is `matrices[ℓ−1]ᵀ` [B §Methods, Eq. 3]. Their tangent is 0.
     Fixed(Vec<Matrix<T>>),

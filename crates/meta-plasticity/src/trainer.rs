@@ -432,6 +432,7 @@ pub fn run_episode<T: Float>(
             )?;
             Pathway::Fixed(feedback.matrices().to_vec())
         }
+        _ if config.detach_backprop_feedback => Pathway::BackpropDetached,
         _ => Pathway::Backprop,
     };
     let inner = InnerLoop {
@@ -480,7 +481,7 @@ pub fn run_episode<T: Float>(
             Pathway::Fixed(matrices) => {
                 Feedback::from_matrices(FeedbackKind::Fixed, sizes, matrices.clone())?
             }
-            Pathway::Backprop => Feedback::backprop(sizes),
+            Pathway::Backprop | Pathway::BackpropDetached => Feedback::backprop(sizes),
         };
         let angles = alignment_angles(&adapted, &mut feedback, query.iter().copied())?;
         let e_w = orthonormality_errors(&adapted, query.iter().map(|&(x, _)| x))?;

@@ -54,6 +54,9 @@ fn invalid_configs_name_their_field() {
     config.mlp.hidden_activation = plasticity_core::HiddenActivation::Identity;
     check(config, "mlp.hidden_activation");
     let mut config = MetaConfig::default();
+    config.detach_backprop_feedback = true; // Under FA.
+    check(config, "detach_backprop_feedback");
+    let mut config = MetaConfig::default();
     config.episode.n_ways = 0;
     check(config, "episode.n_ways");
     let mut config = MetaConfig::default();

@@ -101,6 +101,32 @@ fn forward_mode_equals_hand_written_reverse_mode() {
 }
 
 #[test]
+fn detached_backprop_drops_exactly_the_path_through_the_feedback() {
+    let mut inner = inner::<f64>(&SMALL, false, 1.0, 4);
+    let train = samples(20, SMALL[0], SMALL[3], 45);
+    let query = samples(6, SMALL[0], SMALL[3], 46);
+    let theta = theta_all();
+    let full = meta_gradient(&inner, &Term::ALL, &theta, &view(&train), &view(&query)).unwrap();
+    inner.pathway = Pathway::BackpropDetached;
+    let detached = meta_gradient(&inner, &Term::ALL, &theta, &view(&train), &view(&query)).unwrap();
+    assert_eq!(
+        full.query_loss.to_bits(),
+        detached.query_loss.to_bits(),
+        "the primal must not change"
+    );
+    let (_, reverse) = reverse_mode(&inner, &theta, &train, &query);
+    assert_all_close(&detached.gradient, &reverse, FORWARD_VS_REVERSE);
+    let differs = full.gradient.iter().zip(&detached.gradient).any(|(a, b)| {
+        !Tol {
+            rel: 1e-6,
+            abs: 0.0,
+        }
+        .accepts(*a, *b)
+    });
+    assert!(differs, "detaching B changed no component of the gradient");
+}
+
+#[test]
 fn gradient_of_a_term_at_zero_is_exact_too() {
     // All θ but θ₀ are 0 at the start of meta-training: their tangents must still be right.
     let inner = inner::<f64>(&SMALL, true, 1.0, 5);
@@ -134,7 +160,7 @@ fn primal_matches_plasticity_core() {
             Pathway::Fixed(m) => {
                 Feedback::from_matrices(FeedbackKind::Fixed, &SMALL, m.clone()).unwrap()
             }
-            Pathway::Backprop => Feedback::backprop(&SMALL),
+            Pathway::Backprop | Pathway::BackpropDetached => Feedback::backprop(&SMALL),
         };
         let rules = RuleSet::from(Rule { theta });
         let mut state = net.new_state();
@@ -184,7 +210,7 @@ fn f32_gradient_agrees_with_f64_to_single_precision() {
             .collect(),
         pathway: match &inner64.pathway {
             Pathway::Fixed(m) => Pathway::Fixed(m.iter().map(|b| b.map(|v| v as f32)).collect()),
-            Pathway::Backprop => Pathway::Backprop,
+            other => other.clone(),
         },
         beta: 10.0,
     };
@@ -391,8 +417,9 @@ fn reverse_mode(
     let beta = inner.beta;
     let fixed = match &inner.pathway {
         Pathway::Fixed(m) => Some(m.clone()),
-        Pathway::Backprop => None,
+        Pathway::Backprop | Pathway::BackpropDetached => None,
     };
+    let detached = inner.pathway == Pathway::BackpropDetached;
     let n_layers = inner.weights.len();
     // Primal, storing every step.
     let mut w = inner.weights.clone();
@@ -522,7 +549,7 @@ fn reverse_mode(
                 y_bar[t] += ds_bar.component_mul(&dy);
             }
         }
-        if fixed.is_none() {
+        if fixed.is_none() && !detached {
             for (nb, bb) in new_bar.iter_mut().zip(&b_bar) {
                 *nb += bb;
             }
@@ -571,7 +598,7 @@ fn paper_scale_f32_gradient_tracks_f64() {
             .collect(),
         pathway: match &inner64.pathway {
             Pathway::Fixed(m) => Pathway::Fixed(m.iter().map(|b| b.map(|v| v as f32)).collect()),
-            Pathway::Backprop => Pathway::Backprop,
+            other => other.clone(),
         },
         beta: 10.0,
     };

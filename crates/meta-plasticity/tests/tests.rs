@@ -98,4 +98,3 @@ pub(crate) fn pool(n_pixels: usize, n_classes: usize, per_class: usize, seed: u6
     }
     ImagePool::new(n_pixels, pixels, labels).unwrap()
 }
-mod smoke_tmp;

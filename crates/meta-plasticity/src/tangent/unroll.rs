@@ -24,6 +24,8 @@ pub(super) struct Unroll<T: Float> {
     pub(super) needs_projection: bool,
     pub(super) w: Vec<Matrix<T>>,
     pub(super) feedback: Option<Vec<Matrix<T>>>,
+    /// Backprop whose feedback `B = W` carries no tangent ([`Pathway::BackpropDetached`]).
+    pub(super) detach_feedback: bool,
     /// Stacked tangents per layer, `(R·n) × m` column-major.
     pub(super) wdot: Vec<Vec<T>>,
     // Per-sample vectors, index 0..=L.
@@ -84,7 +86,7 @@ impl<T: Float> Unroll<T> {
             ));
         }
         let feedback = match &inner.pathway {
-            Pathway::Backprop => None,
+            Pathway::Backprop | Pathway::BackpropDetached => None,
             Pathway::Fixed(matrices) => {
                 if matrices.len() != inner.weights.len() {
                     return Err(invalid(
@@ -155,6 +157,7 @@ impl<T: Float> Unroll<T> {
             needs_projection,
             w: inner.weights.clone(),
             feedback,
+            detach_feedback: inner.pathway == Pathway::BackpropDetached,
             wdot: per_layer(&|n, m| n_tangents * n * m),
             y: per_node(&|n| n),
             z: per_node(&|n| n),
@@ -330,7 +333,7 @@ impl<T: Float> Unroll<T> {
                 (&self.edot[source], n, n_tangents, true),
                 (b, n, m, false),
             );
-            if self.feedback.is_none() {
+            if self.feedback.is_none() && !self.detach_feedback {
                 matmul(
                     gdot,
                     1,
