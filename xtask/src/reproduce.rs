@@ -122,20 +122,49 @@ const EXPERIMENTS: &[Experiment] = &[
 
 /// Runs `cargo xtask reproduce`.
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    if args.experiment == "list" {
-        for experiment in EXPERIMENTS {
-            println!("{:<16} {}", experiment.name, experiment.about);
+    match args.experiment.as_str() {
+        "list" => {
+            for experiment in EXPERIMENTS {
+                println!("{:<16} {}", experiment.name, experiment.about);
+            }
+            println!("{:<16} every experiment above, in order", "all");
+            Ok(())
         }
-        return Ok(());
+        "all" => run_all(args),
+        name => {
+            let Some(experiment) = EXPERIMENTS.iter().find(|e| e.name == name) else {
+                let known: Vec<&str> = EXPERIMENTS.iter().map(|e| e.name).collect();
+                bail!(
+                    "unknown experiment '{name}'; known: {}, all, list",
+                    known.join(", ")
+                );
+            };
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| default_out(experiment.name, args.seed));
+            let report_path = run_experiment(experiment, args, &out)?;
+            println!("wrote {}", report_path.display());
+            Ok(())
+        }
     }
-    let Some(experiment) = EXPERIMENTS.iter().find(|e| e.name == args.experiment) else {
-        let known: Vec<&str> = EXPERIMENTS.iter().map(|e| e.name).collect();
-        bail!(
-            "unknown experiment '{}'; known: {}",
-            args.experiment,
-            known.join(", ")
-        );
-    };
+}
+
+/// `target/reproduce/<experiment>/seed-<N>`.
+fn default_out(name: &str, seed: u64) -> PathBuf {
+    crate::project_root()
+        .join("target/reproduce")
+        .join(name)
+        .join(format!("seed-{seed}"))
+}
+
+/// Runs one experiment and writes its report into `out`; an error if a row is outside its band
+/// (the report is still written).
+fn run_experiment(
+    experiment: &Experiment,
+    args: &Args,
+    out: &std::path::Path,
+) -> anyhow::Result<PathBuf> {
     let context = Context {
         seed: args.seed,
         quick: args.quick,
@@ -145,18 +174,58 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let mut report =
         (experiment.run)(&context).with_context(|| format!("experiment '{}'", experiment.name))?;
     report.timing("whole run", started.elapsed().as_secs_f64());
-    let out = args.out.clone().unwrap_or_else(|| {
-        crate::project_root()
-            .join("target/reproduce")
-            .join(experiment.name)
-            .join(format!("seed-{}", args.seed))
-    });
-    let report_path = report.write(&out)?;
-    println!("wrote {}", report_path.display());
+    let report_path = report.write(out)?;
     if !report.all_ok() {
         bail!(
             "some rows of {} are outside their band",
             report_path.display()
+        );
+    }
+    Ok(report_path)
+}
+
+/// Runs every experiment (each into its own directory under `--out`, or the default), then
+/// prints a summary; an error if any experiment failed.
+fn run_all(args: &Args) -> anyhow::Result<()> {
+    let mut failures = Vec::new();
+    let mut summary = String::from("| experiment | outcome |\n|---|---|\n");
+    for experiment in EXPERIMENTS {
+        println!(
+            "== reproduce {}{}",
+            experiment.name,
+            if args.quick { " --quick" } else { "" }
+        );
+        let out = match &args.out {
+            Some(dir) => dir.join(experiment.name),
+            None => default_out(experiment.name, args.seed),
+        };
+        match run_experiment(experiment, args, &out) {
+            Ok(path) => {
+                println!("wrote {}", path.display());
+                summary.push_str(&format!(
+                    "| {} | ok: {} |\n",
+                    experiment.name,
+                    path.display()
+                ));
+            }
+            Err(err) => {
+                eprintln!("error in {}: {err:#}", experiment.name);
+                summary.push_str(&format!(
+                    "| {} | **failed**: {} |\n",
+                    experiment.name,
+                    format!("{err:#}").replace('|', "/")
+                ));
+                failures.push(experiment.name);
+            }
+        }
+    }
+    println!("\n{summary}");
+    if !failures.is_empty() {
+        bail!(
+            "{} of {} experiments failed: {}",
+            failures.len(),
+            EXPERIMENTS.len(),
+            failures.join(", ")
         );
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! Few-shot tasks: the image pool, class splits and the sampling of one episode's task.
 
 use rand::Rng as _;
+use serde::{Deserialize, Serialize};
 
 use linalg::{Rng, rng::permutation};
 
@@ -112,7 +113,7 @@ impl ImagePool {
 }
 
 /// Which classes an episode may draw from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Phase {
     /// Meta-training: every class of the pool except the held-out ones.
     MetaTrain,

@@ -62,5 +62,5 @@ pub use crate::{
     episode::{ImagePool, Phase, Task, eligible_classes, sample_task},
     error::{Error, Result},
     tangent::{InnerLoop, Pathway, Sample, UnrollOutcome, meta_gradient},
-    trainer::{EpisodeStats, MetaState, MetaTrainer, PhaseTag, run_episode, run_parallel, train},
+    trainer::{EpisodeStats, MetaState, MetaTrainer, run_episode, run_parallel, train},
 };

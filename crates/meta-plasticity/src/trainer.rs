@@ -30,7 +30,7 @@ pub struct EpisodeStats {
     /// Episode index (0-based).
     pub episode: usize,
     /// Meta-training or meta-testing classes.
-    pub phase: PhaseTag,
+    pub phase: Phase,
     /// The classes of the task, in draw order.
     pub classes: Vec<usize>,
     /// Query accuracy after the online pass [B §Results, Fig. 3a].
@@ -49,24 +49,6 @@ pub struct EpisodeStats {
     /// `E_W` per weight layer on the query set after the online pass; empty without
     /// diagnostics [B §Results, Eqs. 11–12].
     pub orthonormality: Vec<f64>,
-}
-
-/// [`Phase`] in a serialisable form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PhaseTag {
-    /// Meta-training classes.
-    MetaTrain,
-    /// Held-out classes.
-    MetaTest,
-}
-
-impl From<Phase> for PhaseTag {
-    fn from(phase: Phase) -> Self {
-        match phase {
-            Phase::MetaTrain => PhaseTag::MetaTrain,
-            Phase::MetaTest => PhaseTag::MetaTest,
-        }
-    }
 }
 
 /// Everything a meta-training run needs to continue bit-identically, for checkpoints (xtask
@@ -496,7 +478,7 @@ pub fn run_episode<T: Float>(
         * config.optimizer.l1;
     Ok(EpisodeStats {
         episode: episode_idx,
-        phase: phase.into(),
+        phase,
         classes: task.classes,
         query_accuracy: outcome.query_accuracy,
         query_loss: outcome.query_loss,

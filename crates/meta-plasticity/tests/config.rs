@@ -53,9 +53,14 @@ fn invalid_configs_name_their_field() {
     let mut config = MetaConfig::default();
     config.mlp.hidden_activation = plasticity_core::HiddenActivation::Identity;
     check(config, "mlp.hidden_activation");
-    let mut config = MetaConfig::default();
-    config.detach_backprop_feedback = true; // Under FA.
-    check(config, "detach_backprop_feedback");
+    // Detaching only applies to backprop; the default config is FA.
+    check(
+        MetaConfig {
+            detach_backprop_feedback: true,
+            ..MetaConfig::default()
+        },
+        "detach_backprop_feedback",
+    );
     let mut config = MetaConfig::default();
     config.episode.n_ways = 0;
     check(config, "episode.n_ways");

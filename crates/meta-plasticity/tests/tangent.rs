@@ -202,18 +202,7 @@ fn zero_rule_leaves_the_network_unchanged() {
 #[test]
 fn f32_gradient_agrees_with_f64_to_single_precision() {
     let inner64 = inner::<f64>(&SMALL, true, 1.0, 8);
-    let inner32 = InnerLoop {
-        weights: inner64
-            .weights
-            .iter()
-            .map(|w| w.map(|v| v as f32))
-            .collect(),
-        pathway: match &inner64.pathway {
-            Pathway::Fixed(m) => Pathway::Fixed(m.iter().map(|b| b.map(|v| v as f32)).collect()),
-            other => other.clone(),
-        },
-        beta: 10.0,
-    };
+    let inner32 = to_f32(&inner64);
     let train = samples(20, SMALL[0], SMALL[3], 80);
     let query = samples(6, SMALL[0], SMALL[3], 81);
     let to32 = |s: &[(Vec<f64>, usize)]| -> Vec<(Vec<f32>, usize)> {
@@ -590,18 +579,7 @@ fn paper_scale_f32_gradient_tracks_f64() {
     }
     let sizes = [784, 170, 130, 100, 70, 47];
     let inner64 = inner::<f64>(&sizes, true, 1.0, 3);
-    let inner32 = InnerLoop {
-        weights: inner64
-            .weights
-            .iter()
-            .map(|w| w.map(|v| v as f32))
-            .collect(),
-        pathway: match &inner64.pathway {
-            Pathway::Fixed(m) => Pathway::Fixed(m.iter().map(|b| b.map(|v| v as f32)).collect()),
-            other => other.clone(),
-        },
-        beta: 10.0,
-    };
+    let inner32 = to_f32(&inner64);
     let train = samples(250, 784, 5, 100);
     let query = samples(50, 784, 5, 101);
     let to32 = |s: &[(Vec<f64>, usize)]| -> Vec<(Vec<f32>, usize)> {
@@ -639,5 +617,19 @@ fn paper_scale_f32_gradient_tracks_f64() {
             (a - b).abs() <= 1e-4 * scale,
             "θ{r}: f32 {a:e} vs f64 {b:e} (scale {scale:e})"
         );
+    }
+}
+
+/// The same inner loop in `f32`.
+fn to_f32(inner: &InnerLoop<f64>) -> InnerLoop<f32> {
+    let convert = |m: &Matrix<f64>| m.map(|v| v as f32);
+    InnerLoop {
+        weights: inner.weights.iter().map(convert).collect(),
+        pathway: match &inner.pathway {
+            Pathway::Fixed(m) => Pathway::Fixed(m.iter().map(convert).collect()),
+            Pathway::Backprop => Pathway::Backprop,
+            Pathway::BackpropDetached => Pathway::BackpropDetached,
+        },
+        beta: inner.beta,
     }
 }

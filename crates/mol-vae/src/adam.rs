@@ -60,6 +60,7 @@ impl AdamConfig {
 
 /// Adam's state: first and second moments with the parameters' shapes, and the step count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
 pub struct Adam<T: Float> {
     /// First moments `m`.
     pub m: Parameters<T>,

@@ -6,6 +6,7 @@ use linalg::{Float, Matrix, Vector};
 
 /// The trainable part of a BatchNorm layer: scale `γ` (init 1) and shift `β` (init 0).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
 pub struct Affine<T: Float> {
     /// `γ`.
     pub gamma: Vector<T>,
@@ -16,6 +17,7 @@ pub struct Affine<T: Float> {
 /// The running statistics of a BatchNorm layer (not trained by gradients): mean (init 0) and
 /// unbiased variance (init 1), updated in training mode with momentum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
 pub struct RunningStats<T: Float> {
     /// Running mean.
     pub mean: Vector<T>,
@@ -131,7 +133,7 @@ pub(crate) fn forward<T: Float>(
                     stats.var[idx] = keep * stats.var[idx] + rho * var[idx] * unbias;
                 }
             }
-            let inv_std = var.iter().map(|&v| T::one() / (v + eps_t).sqrt()).collect();
+            let inv_std: Vec<T> = var.iter().map(|&v| T::one() / (v + eps_t).sqrt()).collect();
             (mean, inv_std)
         }
         Mode::Eval => {

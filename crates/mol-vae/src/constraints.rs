@@ -202,6 +202,23 @@ pub fn evaluate(
     out
 }
 
+/// The smallest `|V_u − U_u|` of R1 (its distance from ReLU's kink).
+pub(crate) fn valence_margin(atom_probs: &[f64], bond_probs: &[f64], n: usize) -> f64 {
+    (0..n)
+        .map(|u| {
+            let valence: f64 = (0..n)
+                .filter(|&v| v != u)
+                .flat_map(|v| (1..N_BOND_CLASSES).map(move |t| (v, t)))
+                .map(|(v, t)| t as f64 * bond_probs[(u * n + v) * N_BOND_CLASSES + t])
+                .sum();
+            let allowed: f64 = (0..N_ATOM_CLASSES)
+                .map(|c| MAX_VALENCE[c] * atom_probs[u * N_ATOM_CLASSES + c])
+                .sum();
+            (valence - allowed).abs()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
 /// R2 and its gradients with respect to `A` (row-major) and `q`.
 fn connectivity(a: &[f64], atom_probs: &[f64], n: usize, sharpness: f64) -> (f64, Vec<f64>, Vec<f64>) {
     let step = |x: f64| 1.0 / (1.0 + (-sharpness * (x - 0.5)).exp());

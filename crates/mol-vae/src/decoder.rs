@@ -110,6 +110,23 @@ pub(crate) fn forward<T: Float>(
     }
 }
 
+impl<T: Float> DecoderCache<T> {
+    /// The smallest distance of any LeakyReLU input from 0 (outputs `y ≤ 0` came from
+    /// `y / slope`).
+    pub(crate) fn kink_margin(&self, slope: f64) -> f64 {
+        let pre = |y: &T| {
+            let y = y.as_f64();
+            if y > 0.0 { y } else { -y / slope }
+        };
+        self.inputs[1..]
+            .iter()
+            .chain([&self.embedding, &self.bond_logits, &self.atom_logits])
+            .flat_map(|m| m.iter())
+            .map(pre)
+            .fold(f64::INFINITY, f64::min)
+    }
+}
+
 /// Backward pass: from `∂F` (atom logits), `∂W` (bond logits) and optionally `∂P` (bond
 /// probabilities, used by the constraint penalties), accumulates every decoder gradient into
 /// `grad` and returns `∂z` (`n_latent × R`).

@@ -154,6 +154,20 @@ pub fn loss_and_gradient<T: Float>(
     noise: &StepNoise<T>,
     grad: &mut Parameters<T>,
 ) -> Result<LossTerms> {
+    loss_and_gradient_with_margin(model, batch, objective, noise, grad, None)
+}
+
+/// [`loss_and_gradient`], also reporting (if asked) the smallest distance of any activation's
+/// input from its kink (ReLU, LeakyReLU, R1's ReLU): gradient checks keep their points away
+/// from kinks (STYLE §7).
+pub(crate) fn loss_and_gradient_with_margin<T: Float>(
+    model: &mut MolVae<T>,
+    batch: &Batch<'_, T>,
+    objective: &ObjectiveConfig,
+    noise: &StepNoise<T>,
+    grad: &mut Parameters<T>,
+    mut margin: Option<&mut f64>,
+) -> Result<LossTerms> {
     model.check_features(batch.features)?;
     let config = model.config().clone();
     let b = batch.features.ncols();
@@ -199,6 +213,11 @@ pub fn loss_and_gradient<T: Float>(
         }
     }
     let cache = decoder::forward(params, &config, &z);
+    if let Some(m) = margin.as_deref_mut() {
+        *m = enc_cache
+            .kink_margin(&params.hidden_norm)
+            .min(cache.kink_margin(config.leaky_slope));
+    }
     // Reconstruction: cross-entropies and their logit gradients.
     let mut d_atoms = Matrix::zeros(config.n_atom_logits(), rows);
     let mut d_bonds = Matrix::zeros(config.n_bond_logits(), rows);
@@ -279,7 +298,7 @@ pub fn loss_and_gradient<T: Float>(
             got: (0, 0),
         })?;
         check_shape("StepNoise::prior", (k, rows), prior.shape())?;
-        let penalty = penalties(params, &config, prior, batch, objective, grad);
+        let penalty = penalties(params, &config, prior, batch, objective, grad, margin);
         terms.loss += penalty.0;
         terms.constraints = penalty.1;
     }
@@ -295,6 +314,7 @@ fn penalties<T: Float>(
     batch: &Batch<'_, T>,
     objective: &ObjectiveConfig,
     grad: &mut Parameters<T>,
+    margin: Option<&mut f64>,
 ) -> (f64, [f64; 4]) {
     let rows = prior.ncols();
     let b = batch.features.ncols();
@@ -303,6 +323,7 @@ fn penalties<T: Float>(
     let n_atom = config.n_atom_logits();
     let n_bond = config.n_bond_logits();
     let cache = decoder::forward(params, config, prior);
+    let mut kink = cache.kink_margin(config.leaky_slope);
     let set = ConstraintSet {
         active: objective.constraint_weights.map(|m| m != 0.0),
         sharpness: objective.connectivity_sharpness,
@@ -323,9 +344,15 @@ fn penalties<T: Float>(
                 .map(|x| x.as_f64())
                 .collect();
             let values = constraints::evaluate(&pf, &pa, n, &set);
+            if set.active[0] {
+                kink = kink.min(constraints::valence_margin(&pf, &pa, n));
+            }
             (pf, values)
         })
         .collect();
+    if let Some(m) = margin {
+        *m = m.min(kink);
+    }
     let scale = batch.n_items as f64 / rows as f64;
     let mut loss = 0.0;
     let mut means = [0.0; 4];

@@ -20,6 +20,23 @@ pub(crate) struct EncoderCache<T: Float> {
     activation: Matrix<T>,
 }
 
+impl<T: Float> EncoderCache<T> {
+    /// The smallest `|BN₁ output|`, the distance of the ReLU's inputs from its kink.
+    pub(crate) fn kink_margin(&self, affine: &crate::Affine<T>) -> f64 {
+        let n = self.activation.nrows();
+        self.hidden_norm
+            .normalized
+            .as_slice()
+            .chunks_exact(n)
+            .flat_map(|col| {
+                col.iter()
+                    .enumerate()
+                    .map(|(i, &x)| (affine.gamma[i] * x + affine.beta[i]).as_f64().abs())
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+}
+
 /// Forward pass of a batch of feature columns (`n_features × B`):
 ///
 /// ```text

@@ -47,6 +47,11 @@ pub enum Error {
         /// Step within the epoch (0-based).
         step: usize,
     },
+    /// The decoder produced a NaN or infinite logit.
+    NonFiniteOutput {
+        /// Index of the sample (column) with the bad logit.
+        sample: usize,
+    },
     /// An input that must not be empty was empty.
     Empty {
         /// What was empty.
@@ -80,6 +85,9 @@ impl fmt::Display for Error {
             }
             Error::NonFinite { what, epoch, step } => {
                 write!(f, "non-finite {what} at epoch {epoch}, step {step}")
+            }
+            Error::NonFiniteOutput { sample } => {
+                write!(f, "non-finite decoder logit in sample {sample}")
             }
             Error::Empty { what } => write!(f, "{what} is empty"),
             Error::Checkpoint { reason } => write!(f, "checkpoint does not fit: {reason}"),

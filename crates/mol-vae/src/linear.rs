@@ -10,6 +10,7 @@ use linalg::{
 
 /// A fully connected layer `y = W x + b` (PyTorch's `nn.Linear`), `weight` is `n_out × n_in`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
 pub struct Linear<T: Float> {
     /// `W`, `n_out × n_in`.
     pub weight: Matrix<T>,

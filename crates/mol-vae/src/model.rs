@@ -16,6 +16,7 @@ use crate::{
 /// The same type holds gradients and Adam's moments, so optimisers and checkpoints walk one
 /// list of tensors ([`Parameters::tensors`]) in a fixed order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
 pub struct Parameters<T: Float> {
     /// `BatchNorm1d(9425)` on the scattering features: `γ`, `β`.
     pub input_norm: Affine<T>,
@@ -174,6 +175,7 @@ impl<T: Float> Parameters<T> {
 /// one-shot decoder `z → 60 → 120 → 240 → 288 → LeakyReLU(H_t H_tᵀ)` for bonds and
 /// `LeakyReLU(FC([softmax(bonds) ‖ z]))` for atoms.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
 pub struct MolVae<T: Float = f32> {
     config: ModelConfig,
     /// Trainable parameters.

@@ -316,8 +316,14 @@ fn select_theta_oja(
     );
     let mut best = [(f64::NEG_INFINITY, config.theta_oja_grid[0]); 2];
     for (grid_idx, &theta_oja) in config.theta_oja_grid.iter().enumerate() {
-        let accs = [outcomes[2 * grid_idx].accuracy, outcomes[2 * grid_idx + 1].accuracy];
-        table.push_str(&format!("| {theta_oja} | {:.4} | {:.4} |\n", accs[0], accs[1]));
+        let accs = [
+            outcomes[2 * grid_idx].accuracy,
+            outcomes[2 * grid_idx + 1].accuracy,
+        ];
+        table.push_str(&format!(
+            "| {theta_oja} | {:.4} | {:.4} |\n",
+            accs[0], accs[1]
+        ));
         for (slot, &acc) in best.iter_mut().zip(&accs) {
             if acc > slot.0 {
                 *slot = (acc, theta_oja);
@@ -523,7 +529,9 @@ pub(crate) fn run_online(ctx: &Context) -> anyhow::Result<Report> {
         let mut cells = Vec::new();
         for l in 0..Learner::ALL.len() {
             let accs: Vec<f64> = (0..3).map(|k| outcomes[3 * l + k].accuracy).collect();
-            let best = (0..3).max_by(|&a, &b| accs[a].total_cmp(&accs[b])).unwrap_or(0);
+            let best = (0..3)
+                .max_by(|&a, &b| accs[a].total_cmp(&accs[b]))
+                .unwrap_or(0);
             chosen[l] = scales[best];
             cells.push(format!(
                 "{:.3} / {:.3} / {:.3} → {}",

@@ -7,7 +7,6 @@
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
-use datasets::{LabelledImages, idx};
 use linalg::{
     Matrix, Vector,
     activation::{argmax, softmax},
@@ -19,7 +18,10 @@ use serde::{Deserialize, Serialize};
 use crate::{
     data::Dataset,
     report::{Band, LineChart, Metrics, Report, Series},
-    reproduce::Context,
+    reproduce::{
+        Context,
+        image_data::{ImageSet, TrainTest, load_mnist_like},
+    },
 };
 
 /// Hyperparameters of the smoke run.
@@ -68,36 +70,35 @@ impl Classifier {
         }
     }
 
-    fn load(&mut self, data: &LabelledImages, idx: usize) {
+    fn load(&mut self, data: &ImageSet, idx: usize) {
         let n = self.x.len() - 1;
-        data.images()
-            .write_f32(idx, &mut self.x.as_mut_slice()[..n]);
+        self.x.as_mut_slice()[..n].copy_from_slice(data.image(idx));
         self.x[n] = 1.0;
     }
 
     /// Forward pass; returns the predicted class.
-    fn predict(&mut self, data: &LabelledImages, idx: usize) -> anyhow::Result<usize> {
+    fn predict(&mut self, data: &ImageSet, idx: usize) -> anyhow::Result<usize> {
         self.load(data, idx);
         gemv(&mut self.logits, &self.w, &self.x);
         argmax(self.logits.as_slice()).with_context(|| format!("non-finite logits for image {idx}"))
     }
 
     /// One SGD step on cross-entropy: `W −= η (p − onehot(y)) xᵀ`. Returns the loss.
-    fn step(&mut self, data: &LabelledImages, idx: usize, learning_rate: f32) -> f32 {
+    fn step(&mut self, data: &ImageSet, idx: usize, learning_rate: f32) -> f32 {
         self.load(data, idx);
         gemv(&mut self.logits, &self.w, &self.x);
         softmax(self.p.as_mut_slice(), self.logits.as_slice());
-        let target = usize::from(data.label(idx));
+        let target = data.labels[idx];
         let loss = -self.p[target].max(f32::MIN_POSITIVE).ln();
         self.p[target] -= 1.0;
         ger(&mut self.w, -learning_rate, &self.p, &self.x);
         loss
     }
 
-    fn accuracy(&mut self, data: &LabelledImages, indices: &[usize]) -> anyhow::Result<f64> {
+    fn accuracy(&mut self, data: &ImageSet, indices: &[usize]) -> anyhow::Result<f64> {
         let mut correct = 0usize;
         for &idx in indices {
-            if self.predict(data, idx)? == usize::from(data.label(idx)) {
+            if self.predict(data, idx)? == data.labels[idx] {
                 correct += 1;
             }
         }
@@ -115,23 +116,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         ctx.quick,
         &config,
     )?;
-    let names = [
-        "train-images-idx3-ubyte.gz",
-        "train-labels-idx1-ubyte.gz",
-        "t10k-images-idx3-ubyte.gz",
-        "t10k-labels-idx1-ubyte.gz",
-    ];
-    let bytes = ctx.read_data(Dataset::Mnist, &names, &mut report)?;
-    let parse = |images: usize, labels: usize| -> anyhow::Result<LabelledImages> {
-        let parsed = idx::parse_images(&bytes[images])
-            .with_context(|| format!("parsing {}", names[images]))?;
-        let labels_parsed = idx::parse_labels(&bytes[labels])
-            .with_context(|| format!("parsing {}", names[labels]))?;
-        LabelledImages::new(parsed, labels_parsed)
-            .with_context(|| format!("pairing {} with {}", names[images], names[labels]))
-    };
-    let train = parse(0, 1)?;
-    let test = parse(2, 3)?;
+    let TrainTest { train, test } = load_mnist_like(ctx, Dataset::Mnist, &mut report)?;
     if train.len() < config.n_steps {
         bail!(
             "MNIST train has {} images, {} needed",
@@ -144,8 +129,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let mut eval_subset = permutation(test.len(), &mut stream(ctx.seed, Stream::Evaluation));
     eval_subset.truncate(config.eval_subset);
 
-    let n_inputs = train.images().rows() * train.images().cols();
-    let mut model = Classifier::new(train.n_classes().max(test.n_classes()), n_inputs);
+    let mut model = Classifier::new(train.n_classes.max(test.n_classes), train.n_inputs);
     let mut metrics = Metrics::new(&["step", "mean_train_loss", "subset_test_accuracy"]);
     let mut curve = Vec::new();
     let mut loss_curve = Vec::new();

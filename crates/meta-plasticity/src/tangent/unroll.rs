@@ -11,8 +11,10 @@ use crate::{
 
 /// Buffers and state of one unrolled inner loop.
 pub(super) struct Unroll<T: Float> {
+    /// Layer widths `[n₀, …, n_L]`.
     pub(super) sizes: Vec<usize>,
     pub(super) beta: T,
+    /// The differentiated terms in index order; tangent `k` belongs to `terms[k]`.
     pub(super) terms: Vec<Term>,
     /// θ_r as `T`.
     pub(super) theta: [T; N_TERMS],
@@ -22,13 +24,16 @@ pub(super) struct Unroll<T: Float> {
     pub(super) needs_input_error: bool,
     /// Whether `q = Wᵀ y` is needed (F6, F7 or F9 plastic).
     pub(super) needs_projection: bool,
+    /// `W_ℓ` at index ℓ−1, updated in place.
     pub(super) w: Vec<Matrix<T>>,
+    /// Fixed `B_ℓ` in the shape of `W_ℓ`; `None` for backprop.
     pub(super) feedback: Option<Vec<Matrix<T>>>,
     /// Backprop whose feedback `B = W` carries no tangent ([`Pathway::BackpropDetached`]).
     pub(super) detach_feedback: bool,
     /// Stacked tangents per layer, `(R·n) × m` column-major.
     pub(super) wdot: Vec<Vec<T>>,
-    // Per-sample vectors, index 0..=L.
+    // Per-sample vectors, index 0..=L: `y`, `z`, `ds` = σ′ (index 0: the input mask
+    // 1 − exp(−β x) of e₀), `e`, and `g = Bᵀ e` before the σ′ mask.
     pub(super) y: Vec<Vec<T>>,
     pub(super) z: Vec<Vec<T>>,
     pub(super) ds: Vec<Vec<T>>,
@@ -40,7 +45,7 @@ pub(super) struct Unroll<T: Float> {
     pub(super) edot: Vec<Vec<T>>,
     /// Tangent of the back-projection, `R × n` column-major ("interleaved": `[j·R + k]`).
     pub(super) gdot: Vec<Vec<T>>,
-    // Per-layer scratch, index ℓ−1.
+    // Per-layer scratch, index ℓ−1: `q = Wᵀ y` and its tangent (interleaved `R × m`).
     pub(super) q: Vec<Vec<T>>,
     pub(super) qdot: Vec<Vec<T>>,
     /// `[e | y | 1]`, `n × 3`.
