@@ -215,3 +215,70 @@ pub(crate) fn backward<T: Float>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use linalg::{
+        gaussian::fill_standard_normal,
+        rng::{Stream, stream},
+        testing::{check_gradient, tol},
+    };
+
+    use super::*;
+
+    /// Loss `Σ c ⊙ BN(x)` in training mode as a function of `(γ, β, x)` flattened.
+    fn loss(flat: &[f64], n: usize, cols: usize, c: &Matrix<f64>) -> f64 {
+        let affine = Affine {
+            gamma: Vector::from_column_slice(&flat[..n]),
+            beta: Vector::from_column_slice(&flat[n..2 * n]),
+        };
+        let x = Matrix::from_column_slice(n, cols, &flat[2 * n..]);
+        let mut y = Matrix::zeros(n, cols);
+        let mut stats = RunningStats::new(n);
+        forward(&mut y, &x, &affine, &mut stats, Mode::Train, 0.1, 1e-5, cols);
+        y.component_mul(c).sum()
+    }
+
+    #[test]
+    fn batch_norm_backward_matches_finite_differences() {
+        let (n, cols) = (4, 5);
+        for seed in 0..3 {
+            let mut rng = stream(seed, Stream::Init);
+            let mut flat = vec![0.0; 2 * n + n * cols];
+            fill_standard_normal(&mut flat, &mut rng);
+            let mut c = Matrix::zeros(n, cols);
+            fill_standard_normal(c.as_mut_slice(), &mut rng);
+            let affine = Affine {
+                gamma: Vector::from_column_slice(&flat[..n]),
+                beta: Vector::from_column_slice(&flat[n..2 * n]),
+            };
+            let x = Matrix::from_column_slice(n, cols, &flat[2 * n..]);
+            let mut y = Matrix::zeros(n, cols);
+            let mut stats = RunningStats::new(n);
+            let cache = forward(&mut y, &x, &affine, &mut stats, Mode::Train, 0.1, 1e-5, cols);
+            let mut grad = Affine::zeros(n);
+            let mut dx = Matrix::zeros(n, cols);
+            backward(&cache, &affine, &mut grad, &c, Some(&mut dx));
+            let analytic = [grad.gamma.as_slice(), grad.beta.as_slice(), dx.as_slice()].concat();
+            check_gradient(|p| loss(p, n, cols, &c), &flat, &analytic, tol::GRAD);
+        }
+    }
+
+    #[test]
+    fn running_statistics_follow_pytorch() {
+        // Two columns [1, 3] of one feature, counted as n = 4 rows (two copies each).
+        let x = Matrix::from_row_slice(1, 2, &[1.0, 3.0]);
+        let mut y = Matrix::zeros(1, 2);
+        let mut stats = RunningStats::<f64>::new(1);
+        forward(&mut y, &x, &Affine::identity(1), &mut stats, Mode::Train, 0.1, 1e-5, 4);
+        // Batch mean 2, biased variance 1, unbiased with n = 4: 4/3.
+        linalg::testing::assert_close(stats.mean[0], 0.2, tol::EXACT);
+        linalg::testing::assert_close(stats.var[0], 0.9 + 0.1 * 4.0 / 3.0, tol::EXACT);
+        linalg::testing::assert_close(y[(0, 0)], -1.0 / (1.0f64 + 1e-5).sqrt(), tol::EXACT);
+        // Evaluation uses the running statistics.
+        let cache = forward(&mut y, &x, &Affine::identity(1), &mut stats, Mode::Eval, 0.1, 1e-5, 4);
+        let expected = (1.0 - 0.2) / (0.9f64 + 0.4 / 3.0 + 1e-5).sqrt();
+        linalg::testing::assert_close(y[(0, 0)], expected, tol::EXACT);
+        linalg::testing::assert_close(cache.normalized[(0, 0)], expected, tol::EXACT);
+    }
+}

@@ -145,3 +145,46 @@ pub(crate) fn leaky_relu_backward<T: Float>(grad: &mut [T], output: &[T], slope:
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use linalg::{
+        gaussian::fill_standard_normal,
+        rng::{Stream, stream},
+        testing::{check_gradient, tol},
+    };
+
+    use super::*;
+
+    /// Loss `Σ c ⊙ (W X + b)` as a function of `(W, b, X)` flattened.
+    fn loss(flat: &[f64], n_out: usize, n_in: usize, cols: usize, c: &Matrix<f64>) -> f64 {
+        let n_w = n_out * n_in;
+        let layer = Linear {
+            weight: Matrix::from_column_slice(n_out, n_in, &flat[..n_w]),
+            bias: Vector::from_column_slice(&flat[n_w..n_w + n_out]),
+        };
+        let x = Matrix::from_column_slice(n_in, cols, &flat[n_w + n_out..]);
+        let mut y = Matrix::zeros(n_out, cols);
+        layer.forward(&mut y, &x);
+        y.component_mul(c).sum()
+    }
+
+    #[test]
+    fn linear_backward_matches_finite_differences() {
+        let (n_out, n_in, cols) = (4, 5, 3);
+        for seed in 0..3 {
+            let mut rng = stream(seed, Stream::Init);
+            let layer = Linear::<f64>::glorot(n_out, n_in, &mut rng);
+            let mut x = Matrix::zeros(n_in, cols);
+            fill_standard_normal(x.as_mut_slice(), &mut rng);
+            let mut c = Matrix::zeros(n_out, cols);
+            fill_standard_normal(c.as_mut_slice(), &mut rng);
+            let mut grad = Linear::zeros(n_out, n_in);
+            let mut dx = Matrix::zeros(n_in, cols);
+            layer.backward(&mut grad, &x, &c, Some(&mut dx));
+            let point = [layer.weight.as_slice(), layer.bias.as_slice(), x.as_slice()].concat();
+            let analytic = [grad.weight.as_slice(), grad.bias.as_slice(), dx.as_slice()].concat();
+            check_gradient(|p| loss(p, n_out, n_in, cols, &c), &point, &analytic, tol::GRAD);
+        }
+    }
+}
