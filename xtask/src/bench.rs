@@ -39,13 +39,24 @@ pub(crate) struct Comparison {
 }
 
 /// The comparisons `cargo xtask bench compare` runs.
-pub(crate) const COMPARISONS: &[Comparison] = &[Comparison {
-    bench_target: "plasticity",
-    criterion_id: "plasticity/online_step/784-170-130-100-70-47",
-    script: "online_step.py",
-    script_args: &["--threads", "1"],
-    target: ("torch_manual_no_grad", 4.0),
-}];
+pub(crate) const COMPARISONS: &[Comparison] = &[
+    Comparison {
+        bench_target: "plasticity",
+        criterion_id: "plasticity/online_step/784-170-130-100-70-47",
+        script: "online_step.py",
+        script_args: &["--threads", "1"],
+        target: ("torch_manual_no_grad", 4.0),
+    },
+    // One whole meta-training episode (F^bio, 250 unrolled steps and dL/dΘ): here "µs per
+    // step" is µs per episode on both sides. The script also prints its peak RSS.
+    Comparison {
+        bench_target: "meta_plasticity",
+        criterion_id: "meta_plasticity/meta_episode/bio",
+        script: "meta_episode.py",
+        script_args: &["--threads", "1"],
+        target: ("torch_autograd_unrolled", 10.0),
+    },
+];
 
 /// Runs `cargo xtask bench`.
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {

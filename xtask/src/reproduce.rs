@@ -5,6 +5,7 @@
 //! `target/reproduce/<experiment>/seed-<N>/` (or `--out DIR`).
 
 mod image_data;
+mod meta;
 mod oja;
 mod online_mnist;
 mod scattering;
@@ -36,6 +37,9 @@ pub(crate) struct Args {
     /// Data root (overrides NEUROMOL_DATA and the cache directory).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// Continue meta-training runs from their checkpoints (meta-* experiments).
+    #[arg(long)]
+    resume: bool,
 }
 
 /// What an experiment gets: its seed, mode and a way to load verified data.
@@ -44,6 +48,8 @@ pub(crate) struct Context {
     pub(crate) seed: u64,
     /// Quick mode.
     pub(crate) quick: bool,
+    /// Continue from checkpoints where an experiment keeps them (`--resume`).
+    pub(crate) resume: bool,
     data_arg: Option<PathBuf>,
 }
 
@@ -118,6 +124,26 @@ const EXPERIMENTS: &[Experiment] = &[
         about: "paper C encoder: scattering features of every QM9 molecule, cached on disk",
         run: scattering::run,
     },
+    Experiment {
+        name: "meta-baselines",
+        about: "paper B Fig. 3: meta-learned θ0 under feedback alignment and backprop on EMNIST",
+        run: meta::run_baselines,
+    },
+    Experiment {
+        name: "meta-pool",
+        about: "paper B Fig. 4: the ten-term pool with L1, sparsification of Θ (checkpointed)",
+        run: meta::run_pool,
+    },
+    Experiment {
+        name: "meta-mechanisms",
+        about: "paper B Figs. 5, 7, 8: F^eHebb, F^Oja, F^bio — alignment angles and E_W",
+        run: meta::run_mechanisms,
+    },
+    Experiment {
+        name: "meta-transfer",
+        about: "learned rules on held-out EMNIST classes and 5-way MNIST / Fashion-MNIST",
+        run: meta::run_transfer,
+    },
 ];
 
 /// Runs `cargo xtask reproduce`.
@@ -168,6 +194,7 @@ fn run_experiment(
     let context = Context {
         seed: args.seed,
         quick: args.quick,
+        resume: args.resume,
         data_arg: args.data.clone(),
     };
     let started = Instant::now();

@@ -28,6 +28,7 @@ mod fastmath;
 mod float;
 
 pub mod activation;
+pub mod adam;
 pub mod cholesky;
 pub mod eigen;
 pub mod fused;

@@ -3,7 +3,10 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use linalg::Float;
+use linalg::{
+    Float,
+    adam::{AdamStep, adam_update},
+};
 
 use crate::{Error, Parameters, Result};
 
@@ -105,14 +108,7 @@ impl<T: Float> Adam<T> {
     /// ```
     pub fn step(&mut self, params: &mut Parameters<T>, grad: &Parameters<T>, config: &AdamConfig) {
         self.t += 1;
-        let t = i32::try_from(self.t).unwrap_or(i32::MAX);
-        let bias1 = 1.0 - config.beta1.powi(t);
-        let bias2 = 1.0 - config.beta2.powi(t);
-        let step_size = T::of_f64(config.lr / bias1);
-        let inv_sqrt_bias2 = T::of_f64(1.0 / bias2.sqrt());
-        let (b1, b2) = (T::of_f64(config.beta1), T::of_f64(config.beta2));
-        let (c1, c2) = (T::of_f64(1.0 - config.beta1), T::of_f64(1.0 - config.beta2));
-        let eps = T::of_f64(config.eps);
+        let step = AdamStep::new(config.lr, config.beta1, config.beta2, config.eps, self.t);
         let grads = grad.tensors();
         for (((p, g), m), v) in params
             .tensors_mut()
@@ -125,15 +121,7 @@ impl<T: Float> Adam<T> {
                 .zip(g.par_chunks(CHUNK))
                 .zip(m.par_chunks_mut(CHUNK))
                 .zip(v.par_chunks_mut(CHUNK))
-                .for_each(|(((p, g), m), v)| {
-                    for idx in 0..p.len() {
-                        let gi = g[idx];
-                        m[idx] = b1 * m[idx] + c1 * gi;
-                        v[idx] = b2 * v[idx] + c2 * gi * gi;
-                        let denom = v[idx].sqrt() * inv_sqrt_bias2 + eps;
-                        p[idx] -= step_size * m[idx] / denom;
-                    }
-                });
+                .for_each(|(((p, g), m), v)| adam_update(p, g, m, v, &step));
         }
     }
 }

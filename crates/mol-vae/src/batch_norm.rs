@@ -92,8 +92,7 @@ pub(crate) fn forward<T: Float>(
     affine: &Affine<T>,
     stats: &mut RunningStats<T>,
     mode: Mode,
-    momentum: f64,
-    eps: f64,
+    (momentum, eps): (f64, f64),
     n_effective: usize,
 ) -> BatchNormCache<T> {
     let (n, cols) = x.shape();
@@ -208,9 +207,7 @@ pub(crate) fn backward<T: Float>(
         {
             for idx in 0..n {
                 xcol[idx] = scale[idx]
-                    * (dcol[idx]
-                        - sum_dy[idx] * inv_cols
-                        - ncol[idx] * sum_dy_xh[idx] * inv_cols);
+                    * (dcol[idx] - sum_dy[idx] * inv_cols - ncol[idx] * sum_dy_xh[idx] * inv_cols);
             }
         }
     }
@@ -235,7 +232,15 @@ mod tests {
         let x = Matrix::from_column_slice(n, cols, &flat[2 * n..]);
         let mut y = Matrix::zeros(n, cols);
         let mut stats = RunningStats::new(n);
-        forward(&mut y, &x, &affine, &mut stats, Mode::Train, 0.1, 1e-5, cols);
+        forward(
+            &mut y,
+            &x,
+            &affine,
+            &mut stats,
+            Mode::Train,
+            (0.1, 1e-5),
+            cols,
+        );
         y.component_mul(c).sum()
     }
 
@@ -255,7 +260,15 @@ mod tests {
             let x = Matrix::from_column_slice(n, cols, &flat[2 * n..]);
             let mut y = Matrix::zeros(n, cols);
             let mut stats = RunningStats::new(n);
-            let cache = forward(&mut y, &x, &affine, &mut stats, Mode::Train, 0.1, 1e-5, cols);
+            let cache = forward(
+                &mut y,
+                &x,
+                &affine,
+                &mut stats,
+                Mode::Train,
+                (0.1, 1e-5),
+                cols,
+            );
             let mut grad = Affine::zeros(n);
             let mut dx = Matrix::zeros(n, cols);
             backward(&cache, &affine, &mut grad, &c, Some(&mut dx));
@@ -270,13 +283,29 @@ mod tests {
         let x = Matrix::from_row_slice(1, 2, &[1.0, 3.0]);
         let mut y = Matrix::zeros(1, 2);
         let mut stats = RunningStats::<f64>::new(1);
-        forward(&mut y, &x, &Affine::identity(1), &mut stats, Mode::Train, 0.1, 1e-5, 4);
+        forward(
+            &mut y,
+            &x,
+            &Affine::identity(1),
+            &mut stats,
+            Mode::Train,
+            (0.1, 1e-5),
+            4,
+        );
         // Batch mean 2, biased variance 1, unbiased with n = 4: 4/3.
         linalg::testing::assert_close(stats.mean[0], 0.2, tol::EXACT);
         linalg::testing::assert_close(stats.var[0], 0.9 + 0.1 * 4.0 / 3.0, tol::EXACT);
         linalg::testing::assert_close(y[(0, 0)], -1.0 / (1.0f64 + 1e-5).sqrt(), tol::EXACT);
         // Evaluation uses the running statistics.
-        let cache = forward(&mut y, &x, &Affine::identity(1), &mut stats, Mode::Eval, 0.1, 1e-5, 4);
+        let cache = forward(
+            &mut y,
+            &x,
+            &Affine::identity(1),
+            &mut stats,
+            Mode::Eval,
+            (0.1, 1e-5),
+            4,
+        );
         let expected = (1.0 - 0.2) / (0.9f64 + 0.4 / 3.0 + 1e-5).sqrt();
         linalg::testing::assert_close(y[(0, 0)], expected, tol::EXACT);
         linalg::testing::assert_close(cache.normalized[(0, 0)], expected, tol::EXACT);

@@ -111,9 +111,7 @@ impl ModelConfig {
             Some(&last) if last != want => {
                 return Err(invalid(
                     "decoder_widths",
-                    format!(
-                        "last width {last} must be n_nodes · 4 · bond_embedding = {want}"
-                    ),
+                    format!("last width {last} must be n_nodes · 4 · bond_embedding = {want}"),
                 ));
             }
             Some(_) => {}
@@ -122,13 +120,22 @@ impl ModelConfig {
             return Err(invalid("decoder_widths", "a width is zero".into()));
         }
         if !(self.leaky_slope.is_finite() && (0.0..1.0).contains(&self.leaky_slope)) {
-            return Err(invalid("leaky_slope", format!("{} is outside [0, 1)", self.leaky_slope)));
+            return Err(invalid(
+                "leaky_slope",
+                format!("{} is outside [0, 1)", self.leaky_slope),
+            ));
         }
         if !(self.bn_momentum.is_finite() && (0.0..=1.0).contains(&self.bn_momentum)) {
-            return Err(invalid("bn_momentum", format!("{} is outside [0, 1]", self.bn_momentum)));
+            return Err(invalid(
+                "bn_momentum",
+                format!("{} is outside [0, 1]", self.bn_momentum),
+            ));
         }
         if !(self.bn_eps.is_finite() && self.bn_eps > 0.0) {
-            return Err(invalid("bn_eps", format!("{} must be positive", self.bn_eps)));
+            return Err(invalid(
+                "bn_eps",
+                format!("{} must be positive", self.bn_eps),
+            ));
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 //! Each penalty is a function of one decoded sample: the atom-class probabilities
 //! `P^F` (`n × 5`, entry `v·5 + c`) and the bond-class probabilities `P^A` (`n × n × 4`, entry
 //! `(u·n + v)·4 + t`). The GSVAE code evaluates them on decodes of prior samples `z̃ ~ N(0, I)`
-//! ([`crate::elbo`] does the aggregation). Everything here is in `f64`.
+//! ([`crate::loss_and_gradient`] does the aggregation). Everything here is in `f64`.
 
 use serde::{Deserialize, Serialize};
 
@@ -154,8 +154,8 @@ pub fn evaluate(
         let (value, d_a, d_q) = connectivity(&a, atom_probs, n, set.sharpness);
         out.values[1] = value;
         to_bonds(&d_a, &mut out.grad_bonds[1]);
-        for u in 0..n {
-            out.grad_atoms[1][u * N_ATOM_CLASSES + N_ATOM_CLASSES - 1] -= d_q[u];
+        for (row, dq) in out.grad_atoms[1].chunks_exact_mut(N_ATOM_CLASSES).zip(&d_q) {
+            row[N_ATOM_CLASSES - 1] -= dq;
         }
     }
     if set.active[2] {
@@ -202,25 +202,33 @@ pub fn evaluate(
     out
 }
 
-/// The smallest `|V_u − U_u|` of R1 (its distance from ReLU's kink).
-pub(crate) fn valence_margin(atom_probs: &[f64], bond_probs: &[f64], n: usize) -> f64 {
-    (0..n)
-        .map(|u| {
-            let valence: f64 = (0..n)
-                .filter(|&v| v != u)
-                .flat_map(|v| (1..N_BOND_CLASSES).map(move |t| (v, t)))
-                .map(|(v, t)| t as f64 * bond_probs[(u * n + v) * N_BOND_CLASSES + t])
-                .sum();
-            let allowed: f64 = (0..N_ATOM_CLASSES)
-                .map(|c| MAX_VALENCE[c] * atom_probs[u * N_ATOM_CLASSES + c])
-                .sum();
-            (valence - allowed).abs()
-        })
-        .fold(f64::INFINITY, f64::min)
+/// Appends the sign of R1's `V_u − U_u` per node (its ReLU's activation pattern).
+pub(crate) fn push_valence_pattern(
+    atom_probs: &[f64],
+    bond_probs: &[f64],
+    n: usize,
+    out: &mut Vec<bool>,
+) {
+    out.extend((0..n).map(|u| {
+        let valence: f64 = (0..n)
+            .filter(|&v| v != u)
+            .flat_map(|v| (1..N_BOND_CLASSES).map(move |t| (v, t)))
+            .map(|(v, t)| t as f64 * bond_probs[(u * n + v) * N_BOND_CLASSES + t])
+            .sum();
+        let allowed: f64 = (0..N_ATOM_CLASSES)
+            .map(|c| MAX_VALENCE[c] * atom_probs[u * N_ATOM_CLASSES + c])
+            .sum();
+        valence > allowed
+    }));
 }
 
 /// R2 and its gradients with respect to `A` (row-major) and `q`.
-fn connectivity(a: &[f64], atom_probs: &[f64], n: usize, sharpness: f64) -> (f64, Vec<f64>, Vec<f64>) {
+fn connectivity(
+    a: &[f64],
+    atom_probs: &[f64],
+    n: usize,
+    sharpness: f64,
+) -> (f64, Vec<f64>, Vec<f64>) {
     let step = |x: f64| 1.0 / (1.0 + (-sharpness * (x - 0.5)).exp());
     // Forward: walks[0] = Ã_1 = A, walks[k-1] = Ã_k.
     let mut walks = vec![a.to_vec()];

@@ -86,7 +86,12 @@ impl<T: Float> StepNoise<T> {
     /// assert_eq!(noise.epsilon.shape(), (30, 96));
     /// assert!(noise.prior.is_none());
     /// ```
-    pub fn draw(n_latent: usize, batch_size: usize, objective: &ObjectiveConfig, rng: &mut Rng) -> StepNoise<T> {
+    pub fn draw(
+        n_latent: usize,
+        batch_size: usize,
+        objective: &ObjectiveConfig,
+        rng: &mut Rng,
+    ) -> StepNoise<T> {
         let rows = batch_size * objective.n_samples;
         let mut epsilon = Matrix::zeros(n_latent, rows);
         fill_standard_normal(epsilon.as_mut_slice(), rng);
@@ -154,19 +159,19 @@ pub fn loss_and_gradient<T: Float>(
     noise: &StepNoise<T>,
     grad: &mut Parameters<T>,
 ) -> Result<LossTerms> {
-    loss_and_gradient_with_margin(model, batch, objective, noise, grad, None)
+    loss_and_gradient_with_pattern(model, batch, objective, noise, grad, None)
 }
 
-/// [`loss_and_gradient`], also reporting (if asked) the smallest distance of any activation's
-/// input from its kink (ReLU, LeakyReLU, R1's ReLU): gradient checks keep their points away
-/// from kinks (STYLE §7).
-pub(crate) fn loss_and_gradient_with_margin<T: Float>(
+/// [`loss_and_gradient`], also reporting (if asked) the activation pattern: the sign of every
+/// ReLU / LeakyReLU input and of R1's `V_u − U_u`. Gradient checks keep only points whose
+/// pattern does not change within the finite-difference step (STYLE §7, away from kinks).
+pub(crate) fn loss_and_gradient_with_pattern<T: Float>(
     model: &mut MolVae<T>,
     batch: &Batch<'_, T>,
     objective: &ObjectiveConfig,
     noise: &StepNoise<T>,
     grad: &mut Parameters<T>,
-    mut margin: Option<&mut f64>,
+    mut pattern: Option<&mut Vec<bool>>,
 ) -> Result<LossTerms> {
     model.check_features(batch.features)?;
     let config = model.config().clone();
@@ -181,7 +186,11 @@ pub(crate) fn loss_and_gradient_with_margin<T: Float>(
     let rows = b * l;
     check_len("Batch::targets", b, batch.targets.len())?;
     check_len("Batch::weights", b, batch.weights.len())?;
-    check_shape("StepNoise::epsilon", (config.n_latent, rows), noise.epsilon.shape())?;
+    check_shape(
+        "StepNoise::epsilon",
+        (config.n_latent, rows),
+        noise.epsilon.shape(),
+    )?;
     let classes = target_classes(batch.targets, config.n_nodes)?;
     let n = config.n_nodes;
     // Row weights ω_r = N/(B·L) · w_b.
@@ -213,10 +222,9 @@ pub(crate) fn loss_and_gradient_with_margin<T: Float>(
         }
     }
     let cache = decoder::forward(params, &config, &z);
-    if let Some(m) = margin.as_deref_mut() {
-        *m = enc_cache
-            .kink_margin(&params.hidden_norm)
-            .min(cache.kink_margin(config.leaky_slope));
+    if let Some(out) = pattern.as_deref_mut() {
+        enc_cache.push_pattern(&params.hidden_norm, out);
+        cache.push_pattern(out);
     }
     // Reconstruction: cross-entropies and their logit gradients.
     let mut d_atoms = Matrix::zeros(config.n_atom_logits(), rows);
@@ -277,8 +285,8 @@ pub(crate) fn loss_and_gradient_with_margin<T: Float>(
             kl += -0.5 * (1.0 + lv.as_f64() - mu.as_f64() * mu.as_f64() - var.as_f64());
             let dz = d_z[(i, r)];
             d_mean[(i, col)] += dz + omega * mu;
-            d_log_var[(i, col)] +=
-                dz * noise.epsilon[(i, r)] * half * (lv * half).exp() + omega * half * (var - T::one());
+            d_log_var[(i, col)] += dz * noise.epsilon[(i, r)] * half * (lv * half).exp()
+                + omega * half * (var - T::one());
         }
         total_kl += kl;
         weighted += row_weight[r] * kl;
@@ -292,13 +300,13 @@ pub(crate) fn loss_and_gradient_with_margin<T: Float>(
         constraints: [0.0; 4],
     };
     if objective.constrained() {
-        let prior = noise.prior.as_ref().ok_or_else(|| Error::ShapeMismatch {
+        let prior = noise.prior.as_ref().ok_or(Error::ShapeMismatch {
             op: "StepNoise::prior (penalties are on)",
             expected: (k, rows),
             got: (0, 0),
         })?;
         check_shape("StepNoise::prior", (k, rows), prior.shape())?;
-        let penalty = penalties(params, &config, prior, batch, objective, grad, margin);
+        let penalty = penalties(params, &config, prior, batch, objective, grad, pattern);
         terms.loss += penalty.0;
         terms.constraints = penalty.1;
     }
@@ -314,7 +322,7 @@ fn penalties<T: Float>(
     batch: &Batch<'_, T>,
     objective: &ObjectiveConfig,
     grad: &mut Parameters<T>,
-    margin: Option<&mut f64>,
+    mut pattern: Option<&mut Vec<bool>>,
 ) -> (f64, [f64; 4]) {
     let rows = prior.ncols();
     let b = batch.features.ncols();
@@ -323,13 +331,15 @@ fn penalties<T: Float>(
     let n_atom = config.n_atom_logits();
     let n_bond = config.n_bond_logits();
     let cache = decoder::forward(params, config, prior);
-    let mut kink = cache.kink_margin(config.leaky_slope);
+    if let Some(out) = pattern.as_deref_mut() {
+        cache.push_pattern(out);
+    }
     let set = ConstraintSet {
         active: objective.constraint_weights.map(|m| m != 0.0),
         sharpness: objective.connectivity_sharpness,
     };
     let mut atom_probs = vec![T::zero(); n_atom];
-    let per_row: Vec<(Vec<f64>, constraints::ConstraintValues)> = (0..rows)
+    let per_row: Vec<(Vec<f64>, Vec<f64>, constraints::ConstraintValues)> = (0..rows)
         .map(|r| {
             let logits = &cache.atom_logits.as_slice()[r * n_atom..][..n_atom];
             for (pc, lc) in atom_probs
@@ -344,14 +354,13 @@ fn penalties<T: Float>(
                 .map(|x| x.as_f64())
                 .collect();
             let values = constraints::evaluate(&pf, &pa, n, &set);
-            if set.active[0] {
-                kink = kink.min(constraints::valence_margin(&pf, &pa, n));
-            }
-            (pf, values)
+            (pf, pa, values)
         })
         .collect();
-    if let Some(m) = margin {
-        *m = m.min(kink);
+    if let (Some(out), true) = (pattern, set.active[0]) {
+        for (pf, pa, _) in &per_row {
+            constraints::push_valence_pattern(pf, pa, n, out);
+        }
     }
     let scale = batch.n_items as f64 / rows as f64;
     let mut loss = 0.0;
@@ -360,7 +369,7 @@ fn penalties<T: Float>(
     let mut coeff = vec![[0.0; 4]; rows];
     for kk in 0..4 {
         let mu = objective.constraint_weights[kk];
-        for (_, v) in &per_row {
+        for (_, _, v) in &per_row {
             means[kk] += v.values[kk] / rows as f64;
         }
         if mu == 0.0 {
@@ -368,7 +377,7 @@ fn penalties<T: Float>(
         }
         for col in 0..b {
             let mean_sq = (0..l)
-                .map(|ell| per_row[ell * b + col].1.values[kk].powi(2))
+                .map(|ell| per_row[ell * b + col].2.values[kk].powi(2))
                 .sum::<f64>()
                 / l as f64;
             let rms = mean_sq.sqrt();
@@ -377,18 +386,17 @@ fn penalties<T: Float>(
             if rms > 0.0 {
                 for ell in 0..l {
                     // ∂(L·√(mean r²))/∂r_ℓ = r_ℓ / √(mean r²).
-                    coeff[ell * b + col][kk] = outer * per_row[ell * b + col].1.values[kk] / rms;
+                    coeff[ell * b + col][kk] = outer * per_row[ell * b + col].2.values[kk] / rms;
                 }
             }
         }
     }
     let mut d_atoms = Matrix::zeros(n_atom, rows);
     let mut d_probs = Matrix::zeros(n_bond, rows);
-    for (r, (pf, values)) in per_row.iter().enumerate() {
+    for (r, (pf, _, values)) in per_row.iter().enumerate() {
         let mut d_pf = vec![0.0; n_atom];
         let d_pa = &mut d_probs.as_mut_slice()[r * n_bond..][..n_bond];
-        for kk in 0..4 {
-            let c = coeff[r][kk];
+        for (kk, &c) in coeff[r].iter().enumerate() {
             if c == 0.0 {
                 continue;
             }
@@ -403,7 +411,9 @@ fn penalties<T: Float>(
         let d = &mut d_atoms.as_mut_slice()[r * n_atom..][..n_atom];
         for v in 0..n {
             let base = v * N_ATOM_CLASSES;
-            let inner: f64 = (0..N_ATOM_CLASSES).map(|c| pf[base + c] * d_pf[base + c]).sum();
+            let inner: f64 = (0..N_ATOM_CLASSES)
+                .map(|c| pf[base + c] * d_pf[base + c])
+                .sum();
             for c in 0..N_ATOM_CLASSES {
                 d[base + c] = T::of_f64(pf[base + c] * (d_pf[base + c] - inner));
             }
@@ -411,7 +421,15 @@ fn penalties<T: Float>(
     }
     let zero_bonds = Matrix::zeros(n_bond, rows);
     // The gradient with respect to z̃ is discarded: prior samples are not parameters.
-    let _ = decoder::backward(params, config, &cache, grad, &d_atoms, &zero_bonds, Some(&d_probs));
+    let _ = decoder::backward(
+        params,
+        config,
+        &cache,
+        grad,
+        &d_atoms,
+        &zero_bonds,
+        Some(&d_probs),
+    );
     (loss, means)
 }
 
@@ -462,5 +480,105 @@ fn check_shape(op: &'static str, expected: (usize, usize), got: (usize, usize)) 
         Ok(())
     } else {
         Err(Error::ShapeMismatch { op, expected, got })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use linalg::{
+        rng::{Stream, stream},
+        testing::{assert_all_close, central_difference, tol},
+    };
+
+    use super::*;
+    use crate::ModelConfig;
+
+    /// Checks the full objective's gradient at up to 20 seeds, keeping 3 whose activation
+    /// pattern is constant within the finite-difference steps.
+    fn check_objective(constraint_weights: [f64; 4]) {
+        let config = ModelConfig::small(4);
+        let targets: Vec<DenseGraph> = ["CC#N", "OC=O", "C1CC1"]
+            .iter()
+            .map(|s| molgraph::parse_smiles(s).unwrap().to_dense())
+            .collect();
+        let objective = ObjectiveConfig {
+            n_samples: 2,
+            constraint_weights,
+            connectivity_sharpness: constraints::CONNECTIVITY_SHARPNESS,
+        };
+        // Unequal weights on the "all N sum to 1" scale, with N = 5.
+        let weights = [0.1, 0.3, 0.25];
+        let mut checked = 0;
+        for seed in 0..20 {
+            let mut rng = stream(seed, Stream::Init);
+            let mut model = MolVae::<f64>::new(config.clone(), &mut rng).unwrap();
+            let mut features = Matrix::zeros(config.n_features, 3);
+            fill_standard_normal(features.as_mut_slice(), &mut rng);
+            let noise = StepNoise::draw(config.n_latent, 3, &objective, &mut rng);
+            let batch = Batch {
+                features: &features,
+                targets: &targets,
+                weights: &weights,
+                n_items: 5,
+            };
+            let mut grad = model.params.zeros_like();
+            let mut base = Vec::new();
+            let terms = loss_and_gradient_with_pattern(
+                &mut model,
+                &batch,
+                &objective,
+                &noise,
+                &mut grad,
+                Some(&mut base),
+            )
+            .unwrap();
+            if constraint_weights.iter().any(|&m| m > 0.0) {
+                assert!(terms.constraints.iter().any(|&c| c > 0.0));
+            }
+            let template = model.clone();
+            let mut smooth = true;
+            let numeric = central_difference(
+                |p| {
+                    let mut m = template.clone();
+                    m.params.set_flat(p).unwrap();
+                    let mut g = m.params.zeros_like();
+                    let mut pattern = Vec::new();
+                    let t = loss_and_gradient_with_pattern(
+                        &mut m,
+                        &batch,
+                        &objective,
+                        &noise,
+                        &mut g,
+                        Some(&mut pattern),
+                    )
+                    .unwrap();
+                    smooth &= pattern == base;
+                    t.loss
+                },
+                &model.params.to_flat(),
+            );
+            if !smooth {
+                continue;
+            }
+            assert_all_close(&grad.to_flat(), &numeric, tol::GRAD);
+            checked += 1;
+            if checked == 3 {
+                break;
+            }
+        }
+        assert_eq!(
+            checked, 3,
+            "fewer than 3 seeds had a constant activation pattern"
+        );
+    }
+
+    #[test]
+    fn weighted_elbo_gradient_matches_finite_differences() {
+        check_objective([0.0; 4]);
+    }
+
+    #[test]
+    fn constrained_elbo_gradient_matches_finite_differences() {
+        check_objective([0.7, 0.5, 1.3, 2.0]);
     }
 }

@@ -63,7 +63,8 @@ pub fn decode_argmax<T: Float>(model: &MolVae<T>, z: &Matrix<T>) -> Result<Vec<D
                 bond_orders: [[0; MAX_ATOMS]; MAX_ATOMS],
             };
             for v in 0..n {
-                let class = argmax(&atoms[v * N_ATOM_CLASSES..][..N_ATOM_CLASSES]).ok_or_else(bad)?;
+                let class =
+                    argmax(&atoms[v * N_ATOM_CLASSES..][..N_ATOM_CLASSES]).ok_or_else(bad)?;
                 graph.classes[v] = AtomClass::from_index(class).ok_or_else(bad)?;
             }
             for u in 0..n {
@@ -96,7 +97,11 @@ pub fn decode_argmax<T: Float>(model: &MolVae<T>, z: &Matrix<T>) -> Result<Vec<D
 /// let graphs = generate::sample_graphs(&model, 7, &mut stream(0, Stream::Sample)).unwrap();
 /// assert_eq!(graphs.len(), 7);
 /// ```
-pub fn sample_graphs<T: Float>(model: &MolVae<T>, n_samples: usize, rng: &mut Rng) -> Result<Vec<DenseGraph>> {
+pub fn sample_graphs<T: Float>(
+    model: &MolVae<T>,
+    n_samples: usize,
+    rng: &mut Rng,
+) -> Result<Vec<DenseGraph>> {
     if n_samples == 0 {
         return Err(Error::Empty {
             what: "sample request",

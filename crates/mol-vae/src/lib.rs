@@ -45,18 +45,18 @@
 
 mod error;
 
-mod config;
-mod linear;
-mod batch_norm;
-mod model;
-mod encoder;
-mod decoder;
-pub mod constraints;
-mod elbo;
 mod adam;
-mod train;
+mod batch_norm;
+mod config;
+pub mod constraints;
+mod decoder;
+mod elbo;
+mod encoder;
 pub mod generate;
+mod linear;
 pub mod metrics;
+mod model;
+mod train;
 
 pub use crate::{
     adam::{Adam, AdamConfig},
@@ -66,5 +66,7 @@ pub use crate::{
     error::{Error, Result},
     linear::Linear,
     model::{Decoded, Encoding, MolVae, Parameters},
-    train::{Checkpoint, Dataset, EpochStats, RngState, TrainConfig, train, train_checkpoint},
+    train::{
+        Checkpoint, Dataset, EpochStats, RngState, TrainConfig, train, train_checkpoint, train_step,
+    },
 };

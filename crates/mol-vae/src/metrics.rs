@@ -95,7 +95,8 @@ impl PropertySamples {
     /// assert!((p.tpsa[0] - 20.23).abs() < 1e-9);
     /// ```
     pub fn of_graphs(graphs: &[MolGraph]) -> PropertySamples {
-        let values: Vec<descriptors::Descriptors> = graphs.par_iter().map(descriptors::all).collect();
+        let values: Vec<descriptors::Descriptors> =
+            graphs.par_iter().map(descriptors::all).collect();
         PropertySamples {
             mol_wt: values.iter().map(|d| d.mol_wt).collect(),
             tpsa: values.iter().map(|d| d.tpsa).collect(),
@@ -221,7 +222,10 @@ impl GenerationMetrics {
     /// assert!((m.novelty_code - 2.0 / 3.0).abs() < 1e-12);
     /// assert!((m.novelty_canonical - 2.0 / 3.0).abs() < 1e-12);
     /// ```
-    pub fn compute(samples: &[DenseGraph], reference: &NoveltyReference) -> Result<GenerationMetrics> {
+    pub fn compute(
+        samples: &[DenseGraph],
+        reference: &NoveltyReference,
+    ) -> Result<GenerationMetrics> {
         let reports: Vec<Result<SampleReport>> = samples
             .par_iter()
             .map(|dense| analyse(dense, reference))
@@ -314,9 +318,8 @@ fn fails_valence(graph: &MolGraph) -> bool {
 fn has_three_ring(dense: &DenseGraph) -> bool {
     let b = &dense.bond_orders;
     (0..MAX_ATOMS).any(|u| {
-        (u + 1..MAX_ATOMS).any(|v| {
-            b[u][v] > 0 && (v + 1..MAX_ATOMS).any(|w| b[u][w] > 0 && b[v][w] > 0)
-        })
+        (u + 1..MAX_ATOMS)
+            .any(|v| b[u][v] > 0 && (v + 1..MAX_ATOMS).any(|w| b[u][w] > 0 && b[v][w] > 0))
     })
 }
 

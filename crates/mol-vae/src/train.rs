@@ -107,8 +107,8 @@ impl<'a, T: Float> Dataset<'a, T> {
     ///
     /// # Errors
     /// [`Error::Empty`] for no molecules; [`Error::ShapeMismatch`] if the feature columns and
-    /// targets differ in number; [`Error::NonFinite`] is not raised here (features are checked
-    /// by the caller's pipeline), but a NaN feature surfaces as a NaN loss at step 0.
+    /// targets differ in number. Features are not scanned here: a NaN feature surfaces in
+    /// [`train`] as [`Error::NonFinite`] at the step of its batch.
     ///
     /// # Example
     /// ```
@@ -289,6 +289,61 @@ impl<T: Float> Checkpoint<T> {
     }
 }
 
+/// One training step: draws the step's noise from `rng` ([`StepNoise::draw`]), computes
+/// [`loss_and_gradient`] into `grad` (zeroed first), and takes one Adam step. `grad` is a
+/// reusable buffer shaped like the parameters.
+///
+/// # Errors
+/// As [`loss_and_gradient`]; [`Error::NonFinite`] (epoch and step 0) if the loss is NaN or
+/// infinite, in which case the parameters and Adam are not updated.
+///
+/// # Example
+/// ```
+/// use linalg::{Matrix, rng::{stream, Stream}};
+/// use mol_vae::{Adam, AdamConfig, Batch, ModelConfig, MolVae, ObjectiveConfig, train_step};
+/// let mut model = MolVae::<f32>::new(ModelConfig::small(6), &mut stream(0, Stream::Init)).unwrap();
+/// let mut adam = Adam::new(&model.params);
+/// let mut grad = model.params.zeros_like();
+/// let targets = vec![molgraph::parse_smiles("CO").unwrap().to_dense(); 2];
+/// let features = Matrix::from_fn(6, 2, |i, j| (i + j) as f32);
+/// let batch = Batch { features: &features, targets: &targets, weights: &[0.5, 0.5], n_items: 2 };
+/// let objective = ObjectiveConfig::for_batch_size(2);
+/// let mut rng = stream(0, Stream::Noise);
+/// let first = train_step(&mut model, &mut adam, &batch, &objective, &AdamConfig::default(), &mut grad, &mut rng).unwrap();
+/// assert!(first.loss.is_finite());
+/// assert_eq!(adam.t, 1);
+/// ```
+pub fn train_step<T: Float>(
+    model: &mut MolVae<T>,
+    adam: &mut Adam<T>,
+    batch: &Batch<'_, T>,
+    objective: &ObjectiveConfig,
+    adam_config: &AdamConfig,
+    grad: &mut crate::Parameters<T>,
+    rng: &mut Rng,
+) -> Result<crate::LossTerms> {
+    let noise = StepNoise::draw(
+        model.config().n_latent,
+        batch.features.ncols(),
+        objective,
+        rng,
+    );
+    grad.fill_zero();
+    let stats_before = (model.input_stats.clone(), model.hidden_stats.clone());
+    let terms = loss_and_gradient(model, batch, objective, &noise, grad)?;
+    if !terms.loss.is_finite() {
+        model.input_stats = stats_before.0;
+        model.hidden_stats = stats_before.1;
+        return Err(Error::NonFinite {
+            what: "loss",
+            epoch: 0,
+            step: 0,
+        });
+    }
+    adam.step(&mut model.params, grad, adam_config);
+    Ok(terms)
+}
+
 /// Trains `model` for `config.epochs` epochs from scratch (fresh Adam), drawing the noise from
 /// `rng`, and calls `on_epoch` after each epoch. Returns the per-epoch statistics.
 ///
@@ -323,7 +378,9 @@ pub fn train<T: Float>(
 ///
 /// # Errors
 /// As [`train`]; [`Error::Checkpoint`] if the checkpoint was started on a different number of
-/// molecules. On [`Error::NonFinite`] the checkpoint holds the state before the failing step.
+/// molecules. On [`Error::NonFinite`] the checkpoint's model and Adam state are those before
+/// the failing step (mid-epoch; its `epochs_done` and `rng` still describe the last completed
+/// epoch, so resume from the last checkpoint `on_epoch` saw).
 ///
 /// # Example
 /// ```
@@ -363,7 +420,10 @@ pub fn train_checkpoint<T: Float>(
     let objective = config.objective(n)?;
     let b = config.batch_size(n)?;
     let ranges: Vec<(usize, usize)> = (0..n).step_by(b).map(|s| (s, (s + b).min(n))).collect();
-    if let Some(&(s, e)) = ranges.iter().find(|(s, e)| (e - s) * objective.n_samples < 2) {
+    if let Some(&(s, e)) = ranges
+        .iter()
+        .find(|(s, e)| (e - s) * objective.n_samples < 2)
+    {
         return Err(Error::InvalidConfig {
             name: "batches_per_epoch",
             reason: format!(
@@ -371,7 +431,6 @@ pub fn train_checkpoint<T: Float>(
             ),
         });
     }
-    let n_latent = checkpoint.model.config().n_latent;
     let mut rng = checkpoint.rng.restore();
     let mut grad = checkpoint.model.params.zeros_like();
     let mut history = Vec::new();
@@ -388,25 +447,19 @@ pub fn train_checkpoint<T: Float>(
                 weights: &data.weights[start..end],
                 n_items: n,
             };
-            let noise = StepNoise::draw(n_latent, end - start, &objective, &mut rng);
-            grad.fill_zero();
-            let stats_before = (
-                checkpoint.model.input_stats.clone(),
-                checkpoint.model.hidden_stats.clone(),
-            );
-            let terms = loss_and_gradient(&mut checkpoint.model, &batch, &objective, &noise, &mut grad)?;
-            if !terms.loss.is_finite() {
-                checkpoint.model.input_stats = stats_before.0;
-                checkpoint.model.hidden_stats = stats_before.1;
-                return Err(Error::NonFinite {
-                    what: "loss",
-                    epoch,
-                    step,
-                });
-            }
-            checkpoint
-                .adam
-                .step(&mut checkpoint.model.params, &grad, &config.adam);
+            let terms = train_step(
+                &mut checkpoint.model,
+                &mut checkpoint.adam,
+                &batch,
+                &objective,
+                &config.adam,
+                &mut grad,
+                &mut rng,
+            )
+            .map_err(|err| match err {
+                Error::NonFinite { what, .. } => Error::NonFinite { what, epoch, step },
+                other => other,
+            })?;
             stats.loss += terms.loss;
             stats.reconstruction += terms.reconstruction;
             stats.kl += terms.kl;

@@ -1,0 +1,170 @@
+//! The training loop: learning, resumption, NaN reporting, thread-count independence.
+
+use linalg::{
+    Matrix,
+    rng::{Stream, stream},
+};
+use mol_vae::{
+    Checkpoint, Dataset, Error, ModelConfig, MolVae, TrainConfig, train, train_checkpoint,
+};
+
+use crate::{SMALL_SMILES, features, targets};
+
+fn setup() -> (MolVae<f32>, Matrix<f32>, Vec<molgraph::DenseGraph>) {
+    let vae = MolVae::new(ModelConfig::small(6), &mut stream(0, Stream::Init)).unwrap();
+    (vae, features(6, 8, 7), targets(&SMALL_SMILES))
+}
+
+#[test]
+fn training_lowers_the_loss_on_a_small_set() {
+    let (mut vae, x, t) = setup();
+    let data = Dataset::new(&x, &t).unwrap();
+    let config = TrainConfig {
+        epochs: 150,
+        batches_per_epoch: 2,
+        adam: mol_vae::AdamConfig {
+            lr: 1e-2,
+            ..mol_vae::AdamConfig::default()
+        },
+        ..TrainConfig::default()
+    };
+    let history = train(
+        &mut vae,
+        &data,
+        &config,
+        |_| {},
+        &mut stream(0, Stream::Noise),
+    )
+    .unwrap();
+    assert_eq!(history.len(), 150);
+    let first = history[0].loss;
+    let last = history[149].loss;
+    assert!(last < 0.5 * first, "loss {first} → {last}");
+}
+
+#[test]
+fn resuming_from_a_checkpoint_is_bit_identical() {
+    let (vae, x, t) = setup();
+    let data = Dataset::new(&x, &t)
+        .unwrap()
+        .with_weights(&[1.0, 2.0, 0.5, 1.0, 3.0, 1.0, 0.2, 1.0])
+        .unwrap();
+    let config = TrainConfig {
+        epochs: 4,
+        batches_per_epoch: 2,
+        constraint_weights: [0.5, 0.5, 1.0, 1.0],
+        ..TrainConfig::default()
+    };
+    let noise = stream(9, Stream::Noise);
+    let mut straight = Checkpoint::start(vae.clone(), 8, &noise);
+    let mut seen = Vec::new();
+    let full = train_checkpoint(&mut straight, &data, &config, |s, c| {
+        seen.push((s.epoch, c.epochs_done));
+    })
+    .unwrap();
+    assert_eq!(seen, vec![(0, 1), (1, 2), (2, 3), (3, 4)]);
+    let mut resumed = Checkpoint::start(vae, 8, &noise);
+    let first_half = TrainConfig {
+        epochs: 2,
+        ..config.clone()
+    };
+    train_checkpoint(&mut resumed, &data, &first_half, |_, _| {}).unwrap();
+    let saved = resumed.clone();
+    let mut restored = saved;
+    let second = train_checkpoint(&mut restored, &data, &config, |_, _| {}).unwrap();
+    assert_eq!(second.len(), 2);
+    assert_eq!(second[1].loss.to_bits(), full[3].loss.to_bits());
+    assert_eq!(restored, straight);
+    assert!(
+        full.iter()
+            .all(|s| s.constraints.iter().all(|c| c.is_finite()))
+    );
+}
+
+#[test]
+fn a_nan_feature_is_reported_with_epoch_and_step() {
+    let (mut vae, mut x, t) = setup();
+    x[(2, 5)] = f32::NAN; // Molecule 5 is in the second batch of 4.
+    let data = Dataset::new(&x, &t).unwrap();
+    let config = TrainConfig {
+        epochs: 2,
+        batches_per_epoch: 2,
+        ..TrainConfig::default()
+    };
+    let err = train(
+        &mut vae,
+        &data,
+        &config,
+        |_| {},
+        &mut stream(0, Stream::Noise),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        Error::NonFinite {
+            what: "loss",
+            epoch: 0,
+            step: 1
+        }
+    );
+    assert!(err.to_string().contains("epoch 0, step 1"));
+}
+
+#[test]
+fn bad_configurations_and_checkpoints_are_errors() {
+    let (vae, x, t) = setup();
+    let data = Dataset::new(&x, &t).unwrap();
+    let too_many = TrainConfig {
+        batches_per_epoch: 9,
+        ..TrainConfig::default()
+    };
+    let mut ck = Checkpoint::start(vae.clone(), 8, &stream(0, Stream::Noise));
+    assert!(matches!(
+        train_checkpoint(&mut ck, &data, &too_many, |_, _| {}),
+        Err(Error::InvalidConfig {
+            name: "batches_per_epoch",
+            ..
+        })
+    ));
+    let mut other = Checkpoint::start(vae, 7, &stream(0, Stream::Noise));
+    assert!(matches!(
+        train_checkpoint(&mut other, &data, &TrainConfig::default(), |_, _| {}),
+        Err(Error::Checkpoint { .. })
+    ));
+    assert!(matches!(
+        Dataset::new(&x, &t).unwrap().with_weights(&[0.0; 8]),
+        Err(Error::InvalidWeights { index: 8, .. })
+    ));
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let (mut vae, x, t) = setup();
+            let data = Dataset::new(&x, &t).unwrap();
+            let config = TrainConfig {
+                epochs: 2,
+                batches_per_epoch: 2,
+                constraint_weights: [1.0; 4],
+                ..TrainConfig::default()
+            };
+            train(
+                &mut vae,
+                &data,
+                &config,
+                |_| {},
+                &mut stream(1, Stream::Noise),
+            )
+            .unwrap();
+            vae.params.to_flat()
+        })
+    };
+    let one: Vec<u32> = run(1).iter().map(|v| v.to_bits()).collect();
+    let four: Vec<u32> = run(4).iter().map(|v| v.to_bits()).collect();
+    assert_eq!(one, four);
+}

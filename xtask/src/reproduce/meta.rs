@@ -1,0 +1,836 @@
+//! `reproduce meta-…`: paper B's meta-learning experiments (Figs. 3–5, 7–8) and a transfer test.
+//!
+//! Shared by the four experiments: the EMNIST balanced-47 pool (and MNIST / Fashion-MNIST test
+//! sets as pools), seeds meta-trained in parallel with per-seed checkpoints ([`meta_train`],
+//! [`checkpoint`]), across-seed summaries of per-episode curves, and the figures.
+//!
+//! Protocol common to all (digest §1.1–1.6): 784-170-130-100-70-47, β = 10, no biases, fresh
+//! Xavier-uniform `W` and `B` every episode, 5-way tasks with 50 training images per class learned
+//! online (batch 1, one pass) and 10 query images per class, Adam (lr 1e-3) on Θ with θ₀ = 1e-3
+//! at the start, f32 inner loop. Classes are drawn without replacement and images at random within
+//! a class (not the original code's with-replacement / first-K sampling). Seed `k` of a run with
+//! master seed `s` meta-trains with `MetaConfig::seed = 1000·s + k`; every variant of an
+//! experiment uses the same seeds, so variants see the same tasks, initial weights and feedback
+//! matrices (paired comparisons).
+
+mod baselines;
+pub(crate) mod checkpoint;
+mod mechanisms;
+mod pool;
+mod transfer;
+
+use std::{
+    ops::ControlFlow,
+    path::PathBuf,
+    sync::{
+        Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Instant,
+};
+
+use anyhow::{Context as _, bail};
+use datasets::{LabelledImages, emnist, idx};
+use meta_plasticity::{EpisodeStats, ImagePool, MetaConfig, MetaTrainer, Phase};
+use plasticity_core::N_TERMS;
+use rayon::prelude::*;
+
+use crate::{
+    data::Dataset,
+    report::{LineChart, Metrics, Report, Series},
+    reproduce::{
+        Context,
+        image_data::{SeedSummary, summarize},
+    },
+};
+
+pub(crate) use self::{
+    baselines::run as run_baselines, mechanisms::run as run_mechanisms, pool::run as run_pool,
+    transfer::run as run_transfer,
+};
+
+/// Images per class of the balanced view (EMNIST Balanced test split: 400) [digest §1.1].
+const PER_CLASS: usize = 400;
+
+/// Window of the moving average of per-episode accuracies (the original's `--avg_window 10`).
+const MOVING_AVERAGE: usize = 10;
+
+/// The `MetaConfig::seed` of seed index `seed_idx` under master seed `master`.
+fn run_seed(master: u64, seed_idx: usize) -> u64 {
+    master.wrapping_mul(1000).wrapping_add(seed_idx as u64)
+}
+
+/// Reads EMNIST ByClass test, rebuilds the balanced-47 view (first 400 images of each class in
+/// file order) and transposes it upright (as MNIST is stored), as an [`ImagePool`].
+fn load_emnist(ctx: &Context, report: &mut Report) -> anyhow::Result<ImagePool> {
+    let names = [
+        "emnist-byclass-test-images-idx3-ubyte.gz",
+        "emnist-byclass-test-labels-idx1-ubyte.gz",
+    ];
+    let bytes = ctx.read_data(Dataset::Emnist, &names, report)?;
+    let images =
+        idx::parse_images(&bytes[0]).with_context(|| format!("parsing emnist/{}", names[0]))?;
+    let labels =
+        idx::parse_labels(&bytes[1]).with_context(|| format!("parsing emnist/{}", names[1]))?;
+    let byclass = LabelledImages::new(images, labels)
+        .with_context(|| format!("pairing emnist/{} with {}", names[0], names[1]))?;
+    let balanced = emnist::balanced_from_byclass(&byclass, PER_CLASS)
+        .context("building the balanced-47 view of EMNIST ByClass test")?;
+    // EMNIST stores characters transposed; an MLP does not care, but the transfer experiment
+    // feeds MNIST-oriented images to rules learned here, so the pool is made upright.
+    let upright = LabelledImages::new(balanced.images().transposed(), balanced.labels().clone())
+        .context("transposing EMNIST")?;
+    pool_of(&upright).context("EMNIST balanced pool")
+}
+
+/// Reads the 10,000-image test split of MNIST or Fashion-MNIST as an [`ImagePool`].
+fn load_mnist_like_test(
+    ctx: &Context,
+    dataset: Dataset,
+    report: &mut Report,
+) -> anyhow::Result<ImagePool> {
+    let names = ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"];
+    let bytes = ctx.read_data(dataset, &names, report)?;
+    let images =
+        idx::parse_images(&bytes[0]).with_context(|| format!("parsing {dataset}/{}", names[0]))?;
+    let labels =
+        idx::parse_labels(&bytes[1]).with_context(|| format!("parsing {dataset}/{}", names[1]))?;
+    let set = LabelledImages::new(images, labels)
+        .with_context(|| format!("pairing {dataset}/{} with {}", names[0], names[1]))?;
+    pool_of(&set).with_context(|| format!("{dataset} test pool"))
+}
+
+/// Pixels / 255 in row-major order, image after image.
+fn pool_of(set: &LabelledImages) -> anyhow::Result<ImagePool> {
+    let n_pixels = set.images().image_len();
+    let mut pixels = vec![0.0f32; set.len() * n_pixels];
+    for (idx, chunk) in pixels.chunks_exact_mut(n_pixels).enumerate() {
+        set.images().write_f32(idx, chunk);
+    }
+    let labels = set
+        .labels()
+        .as_slice()
+        .iter()
+        .map(|&l| usize::from(l))
+        .collect();
+    Ok(ImagePool::new(n_pixels, pixels, labels)?)
+}
+
+/// One meta-training run: a named variant (rule family, feedback) at one seed index.
+#[derive(Debug, Clone)]
+pub(crate) struct RunSpec {
+    /// Variant name, also the checkpoint file's stem (`<variant>-seed<k>.ckpt`).
+    pub(crate) variant: String,
+    /// Seed index within the variant.
+    pub(crate) seed_idx: usize,
+    /// The run's config (its `seed` is [`run_seed`] of the master seed and `seed_idx`).
+    pub(crate) config: MetaConfig,
+}
+
+/// Where and how often runs checkpoint, and whether they resume.
+#[derive(Debug, Clone)]
+pub(crate) struct Checkpointing {
+    /// Directory of the `<variant>-seed<k>.ckpt` files.
+    pub(crate) dir: PathBuf,
+    /// A checkpoint is written after every `every`-th episode and after the last.
+    pub(crate) every: usize,
+    /// Continue from existing checkpoints (`--resume`).
+    pub(crate) resume: bool,
+}
+
+impl Checkpointing {
+    /// `target/neuromol-cache/meta-checkpoints/<experiment>/seed-<N>-<quick|full>/`, every 10
+    /// episodes in quick mode and 50 in full mode.
+    fn for_experiment(ctx: &Context, experiment: &str) -> Checkpointing {
+        let mode = if ctx.quick { "quick" } else { "full" };
+        Checkpointing {
+            dir: crate::project_root()
+                .join("target/neuromol-cache/meta-checkpoints")
+                .join(experiment)
+                .join(format!("seed-{}-{mode}", ctx.seed)),
+            every: if ctx.quick { 10 } else { 50 },
+            resume: ctx.resume,
+        }
+    }
+}
+
+/// What a finished run produced.
+#[derive(Debug, Clone)]
+pub(crate) struct Finished {
+    /// Statistics of every episode from 0 (including those restored from a checkpoint).
+    pub(crate) history: Vec<EpisodeStats>,
+    /// Θ after the last meta-update.
+    pub(crate) theta: [f64; N_TERMS],
+    /// The episode the run resumed at (0 for a fresh run).
+    pub(crate) resumed_at: usize,
+}
+
+/// Meta-trains every run to `config.n_episodes` in parallel (f32 inner loop), or until
+/// `stop_at` episodes (a test hook standing in for a kill), checkpointing when asked.
+///
+/// With checkpointing, every run's checkpoint file is checked before anything runs: with
+/// `resume`, a valid one is continued from and an invalid one (truncated, corrupt, another
+/// config) is an error naming the file; without `resume`, an invalid one is an error too (it
+/// would be overwritten) and a valid one of the same config is started over. A refused file is
+/// never written to.
+pub(crate) fn meta_train(
+    specs: &[RunSpec],
+    pool: &ImagePool,
+    checkpoints: Option<&Checkpointing>,
+    stop_at: Option<usize>,
+) -> anyhow::Result<Vec<Finished>> {
+    let mut trainers = Vec::with_capacity(specs.len());
+    let mut histories = Vec::with_capacity(specs.len());
+    let mut resumed = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let existing = match checkpoints {
+            Some(ck) => checkpoint::inspect(&checkpoint_path(ck, spec), &spec.config)?,
+            None => None,
+        };
+        let restore = existing.filter(|_| checkpoints.is_some_and(|ck| ck.resume));
+        match restore {
+            Some(saved) => {
+                let at = saved.state.next_episode;
+                let trainer = MetaTrainer::from_state(spec.config.clone(), saved.state)
+                    .with_context(|| {
+                        format!(
+                            "resuming {} from {}",
+                            spec.variant,
+                            checkpoints
+                                .map_or(PathBuf::new(), |ck| checkpoint_path(ck, spec))
+                                .display()
+                        )
+                    })?;
+                trainers.push(trainer);
+                histories.push(Mutex::new(saved.history));
+                resumed.push(at);
+            }
+            None => {
+                trainers.push(MetaTrainer::new(spec.config.clone())?);
+                histories.push(Mutex::new(Vec::new()));
+                resumed.push(0);
+            }
+        }
+    }
+    let total: usize = trainers
+        .iter()
+        .map(|t| t.config().n_episodes - t.next_episode())
+        .sum();
+    let done = AtomicUsize::new(0);
+    let started = Instant::now();
+    let on_episode = |idx: usize,
+                      stats: EpisodeStats,
+                      trainer: &MetaTrainer|
+     -> anyhow::Result<ControlFlow<()>> {
+        let spec = &specs[idx];
+        let mut history = histories[idx].lock().expect("no thread panics holding it");
+        history.push(stats);
+        let at = trainer.next_episode();
+        let stop = stop_at.is_some_and(|k| at >= k);
+        if let Some(ck) = checkpoints
+            && (at.is_multiple_of(ck.every) || trainer.is_done() || stop)
+        {
+            checkpoint::save(&checkpoint_path(ck, spec), trainer, &history)?;
+        }
+        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+        let step = (total / 20).max(1);
+        if finished.is_multiple_of(step) {
+            eprintln!(
+                "  {finished}/{total} episodes ({:.0} s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(if stop {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        })
+    };
+    // Seeds run in parallel (rayon, one trainer per task); each trajectory depends only on its
+    // own config and state, so results do not depend on the thread count.
+    let results: Vec<anyhow::Result<MetaTrainer>> = trainers
+        .into_par_iter()
+        .enumerate()
+        .map(|(idx, mut trainer)| {
+            while !trainer.is_done() {
+                let stats = step_or_skip(trainer, pool)?;
+                trainer = stats.1;
+                if on_episode(idx, stats.0, &trainer)?.is_break() {
+                    break;
+                }
+            }
+            Ok(trainer)
+        })
+        .collect();
+    let mut finished = Vec::with_capacity(specs.len());
+    for (((spec, result), history), resumed_at) in
+        specs.iter().zip(results).zip(histories).zip(resumed)
+    {
+        let trainer = result
+            .with_context(|| format!("meta-training {} seed {}", spec.variant, spec.seed_idx))?;
+        finished.push(Finished {
+            history: history.into_inner().expect("no thread panicked"),
+            theta: *trainer.theta(),
+            resumed_at,
+        });
+    }
+    Ok(finished)
+}
+
+/// One meta-training episode. An episode whose inner loop diverges (NaN or infinity) makes no
+/// meta-update: Θ and Adam's state stay, the episode counter moves on, and the episode is
+/// recorded with NaN accuracy and loss (see [`is_diverged`]).
+// Deviation: paper B does not say what happens when an inner loop diverges (PyTorch would turn
+// Θ into NaN and end the run); skipping keeps a run going (docs/deviations.md).
+fn step_or_skip(
+    mut trainer: MetaTrainer,
+    pool: &ImagePool,
+) -> anyhow::Result<(EpisodeStats, MetaTrainer)> {
+    let episode = trainer.next_episode();
+    match trainer.step::<f32>(pool) {
+        Ok(stats) => Ok((stats, trainer)),
+        Err(meta_plasticity::Error::Diverged { .. }) => {
+            let theta = *trainer.theta();
+            let mut state = trainer.state();
+            state.next_episode += 1;
+            let config = trainer.config().clone();
+            let skipped = MetaTrainer::from_state(config, state)
+                .with_context(|| format!("skipping diverged episode {episode}"))?;
+            let stats = EpisodeStats {
+                episode,
+                phase: Phase::MetaTrain,
+                classes: Vec::new(),
+                query_accuracy: f64::NAN,
+                query_loss: f64::NAN,
+                meta_loss: f64::NAN,
+                theta,
+                gradient: [0.0; N_TERMS],
+                alignment_angles: Vec::new(),
+                orthonormality: Vec::new(),
+            };
+            Ok((stats, skipped))
+        }
+        Err(err) => Err(anyhow::Error::from(err).context(format!("episode {episode}"))),
+    }
+}
+
+/// Whether an episode was skipped because its inner loop diverged.
+fn is_diverged(stats: &EpisodeStats) -> bool {
+    stats.query_accuracy.is_nan()
+}
+
+/// Number of diverged (skipped) episodes over all runs of each variant.
+fn count_diverged(groups: &[Vec<Finished>]) -> Vec<usize> {
+    groups
+        .iter()
+        .map(|runs| {
+            runs.iter()
+                .flat_map(|run| &run.history)
+                .filter(|s| is_diverged(s))
+                .count()
+        })
+        .collect()
+}
+
+/// A note with the diverged episodes of each variant and the first episode where each happened.
+fn divergence_note(names: &[String], groups: &[Vec<Finished>]) -> String {
+    let counts = count_diverged(groups);
+    let parts: Vec<String> = names
+        .iter()
+        .zip(groups)
+        .zip(&counts)
+        .map(|((name, runs), count)| {
+            let total: usize = runs.iter().map(|r| r.history.len()).sum();
+            let first: Vec<String> = runs
+                .iter()
+                .enumerate()
+                .filter_map(|(seed_idx, run)| {
+                    run.history
+                        .iter()
+                        .find(|s| is_diverged(s))
+                        .map(|s| format!("seed {seed_idx} first at episode {}", s.episode))
+                })
+                .collect();
+            if first.is_empty() {
+                format!("{name}: 0 of {total}")
+            } else {
+                format!("{name}: {count} of {total} ({})", first.join("; "))
+            }
+        })
+        .collect();
+    format!(
+        "Diverged episodes (the inner loop reached NaN or ∞; no meta-update, left out of every average): {}.",
+        parts.join(", ")
+    )
+}
+
+pub(crate) fn checkpoint_path(ck: &Checkpointing, spec: &RunSpec) -> PathBuf {
+    ck.dir
+        .join(format!("{}-seed{}.ckpt", spec.variant, spec.seed_idx))
+}
+
+/// The runs of `variants` × `n_seeds`, in (variant, seed) order.
+fn specs_for(variants: &[(String, MetaConfig)], n_seeds: usize, master: u64) -> Vec<RunSpec> {
+    variants
+        .iter()
+        .flat_map(|(name, config)| {
+            (0..n_seeds).map(move |seed_idx| RunSpec {
+                variant: name.clone(),
+                seed_idx,
+                config: MetaConfig {
+                    seed: run_seed(master, seed_idx),
+                    ..config.clone()
+                },
+            })
+        })
+        .collect()
+}
+
+/// Regroups `finished` (in [`specs_for`] order) by variant.
+fn by_variant(finished: Vec<Finished>, n_seeds: usize) -> Vec<Vec<Finished>> {
+    let mut grouped = Vec::new();
+    let mut iter = finished.into_iter().peekable();
+    while iter.peek().is_some() {
+        grouped.push(iter.by_ref().take(n_seeds).collect());
+    }
+    grouped
+}
+
+/// Trailing moving average: entry `i` is the mean of the finite values among
+/// `values[i+1−w ..= i]` (fewer at the start; NaN if none is finite).
+fn moving_average(values: &[f64], window: usize) -> Vec<f64> {
+    (0..values.len())
+        .map(|i| {
+            let from = (i + 1).saturating_sub(window);
+            let finite: Vec<f64> = values[from..=i]
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .collect();
+            if finite.is_empty() {
+                f64::NAN
+            } else {
+                finite.iter().sum::<f64>() / finite.len() as f64
+            }
+        })
+        .collect()
+}
+
+/// Per-seed curves of one quantity: `f(stats)` for every episode of every seed.
+fn curves(runs: &[Finished], f: impl Fn(&EpisodeStats) -> f64) -> Vec<Vec<f64>> {
+    runs.iter()
+        .map(|run| run.history.iter().map(&f).collect())
+        .collect()
+}
+
+/// Mean and 95 % CI over seeds at every episode.
+fn summarize_curves(per_seed: &[Vec<f64>], seed: u64) -> Vec<SeedSummary> {
+    let n = per_seed.iter().map(Vec::len).min().unwrap_or(0);
+    (0..n)
+        .map(|i| {
+            let values: Vec<f64> = per_seed
+                .iter()
+                .map(|c| c[i])
+                .filter(|v| v.is_finite())
+                .collect();
+            summarize(&values, seed ^ ((i as u64) << 16))
+        })
+        .collect()
+}
+
+/// A line with its CI band, at x = 1, 2, … (episodes counted from 1); points without a finite
+/// mean and CI are left out.
+fn band_series(name: &str, summaries: &[SeedSummary]) -> Series {
+    xy_band_series(
+        name,
+        &summaries
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ((i + 1) as f64, *s))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// A line with its CI band at the given x; points without a finite mean and CI are left out.
+fn xy_band_series(name: &str, points: &[(f64, SeedSummary)]) -> Series {
+    let finite: Vec<&(f64, SeedSummary)> = points
+        .iter()
+        .filter(|(_, s)| s.mean.is_finite() && s.low.is_finite() && s.high.is_finite())
+        .collect();
+    let line = finite.iter().map(|(x, s)| (*x, s.mean)).collect();
+    let band = finite.iter().map(|(x, s)| (*x, s.low, s.high)).collect();
+    Series::line(name, line).with_band(band)
+}
+
+/// Per seed, the mean of `f` over the last `window` episodes.
+fn late_mean(runs: &[Finished], window: usize, f: impl Fn(&EpisodeStats) -> f64) -> Vec<f64> {
+    runs.iter()
+        .map(|run| {
+            let from = run.history.len().saturating_sub(window);
+            let values: Vec<f64> = run.history[from..]
+                .iter()
+                .map(&f)
+                .filter(|v| v.is_finite())
+                .collect();
+            values.iter().sum::<f64>() / values.len().max(1) as f64
+        })
+        .collect()
+}
+
+/// Per-seed differences `a − b` (paired by seed).
+fn paired(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(x, y)| x - y).collect()
+}
+
+/// Mean hidden-layer alignment angle α₁…α_{L−1} of one episode (NaN without diagnostics).
+fn hidden_angle(stats: &EpisodeStats) -> f64 {
+    let n = stats.alignment_angles.len();
+    let angles: Vec<f64> = stats
+        .alignment_angles
+        .iter()
+        .take(n.saturating_sub(1))
+        .skip(1)
+        .flatten()
+        .copied()
+        .collect();
+    if angles.is_empty() {
+        f64::NAN
+    } else {
+        angles.iter().sum::<f64>() / angles.len() as f64
+    }
+}
+
+/// The accuracy figure: 10-episode moving average of query accuracy, mean and 95 % CI over seeds.
+fn accuracy_chart(title: &str, names: &[String], groups: &[Vec<Finished>], seed: u64) -> LineChart {
+    let mut chart = LineChart::new(
+        title,
+        "episode",
+        "query accuracy (10-episode moving average)",
+    )
+    .y_range(0.0, 1.0);
+    for (v, (name, runs)) in names.iter().zip(groups).enumerate() {
+        let smoothed: Vec<Vec<f64>> = curves(runs, |s| s.query_accuracy)
+            .iter()
+            .map(|c| moving_average(c, MOVING_AVERAGE))
+            .collect();
+        chart = chart.series(band_series(
+            name,
+            &summarize_curves(&smoothed, seed ^ (v as u64 + 1) << 40),
+        ));
+    }
+    chart
+}
+
+/// θ_r trajectories (mean and CI over seeds) of the `terms` of each variant.
+fn theta_chart(
+    title: &str,
+    names: &[String],
+    groups: &[Vec<Finished>],
+    terms: &[usize],
+    seed: u64,
+) -> LineChart {
+    let mut chart = LineChart::new(title, "episode", "θ_r (before the episode's meta-update)");
+    for (v, (name, runs)) in names.iter().zip(groups).enumerate() {
+        for &r in terms {
+            let per_seed = curves(runs, |s| s.theta[r]);
+            let label = if names.len() == 1 {
+                format!("θ{r}")
+            } else {
+                format!("{name} θ{r}")
+            };
+            chart = chart.series(band_series(
+                &label,
+                &summarize_curves(&per_seed, seed ^ ((v * N_TERMS + r) as u64 + 7) << 40),
+            ));
+        }
+    }
+    chart
+}
+
+/// `metrics.csv`: per variant and episode, the across-seed means (and CI of the smoothed
+/// accuracy) of accuracy, loss, Θ, hidden-layer angles and `E_W` per layer.
+fn episode_metrics(names: &[String], groups: &[Vec<Finished>], seed: u64) -> Metrics {
+    let n_angles = groups
+        .iter()
+        .flatten()
+        .flat_map(|r| r.history.first())
+        .map(|s| s.alignment_angles.len())
+        .max()
+        .unwrap_or(0);
+    let n_layers = groups
+        .iter()
+        .flatten()
+        .flat_map(|r| r.history.first())
+        .map(|s| s.orthonormality.len())
+        .max()
+        .unwrap_or(0);
+    let mut columns: Vec<String> = [
+        "variant_idx",
+        "episode",
+        "accuracy_ma10_mean",
+        "accuracy_ma10_ci_low",
+        "accuracy_ma10_ci_high",
+        "query_accuracy_mean",
+        "query_loss_mean",
+    ]
+    .iter()
+    .map(|c| c.to_string())
+    .collect();
+    columns.extend((0..N_TERMS).map(|r| format!("theta{r}_mean")));
+    columns.extend((0..n_angles).map(|l| format!("angle{l}_mean")));
+    columns.extend((1..=n_layers).map(|l| format!("ew{l}_mean")));
+    let refs: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let mut metrics = Metrics::new(&refs);
+    let mean_of = |values: Vec<f64>| -> f64 {
+        let finite: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
+        if finite.is_empty() {
+            f64::NAN
+        } else {
+            finite.iter().sum::<f64>() / finite.len() as f64
+        }
+    };
+    for (v, runs) in groups.iter().enumerate() {
+        let _ = &names[v];
+        let smoothed: Vec<Vec<f64>> = curves(runs, |s| s.query_accuracy)
+            .iter()
+            .map(|c| moving_average(c, MOVING_AVERAGE))
+            .collect();
+        let summaries = summarize_curves(&smoothed, seed ^ (v as u64 + 1) << 40);
+        for (episode, summary) in summaries.iter().enumerate() {
+            let at = |f: &dyn Fn(&EpisodeStats) -> f64| -> f64 {
+                mean_of(runs.iter().map(|r| f(&r.history[episode])).collect())
+            };
+            let mut row = vec![
+                v as f64,
+                episode as f64,
+                summary.mean,
+                summary.low,
+                summary.high,
+                at(&|s| s.query_accuracy),
+                at(&|s| s.query_loss),
+            ];
+            row.extend((0..N_TERMS).map(|r| at(&|s| s.theta[r])));
+            row.extend((0..n_angles).map(|l| {
+                at(&|s| {
+                    s.alignment_angles
+                        .get(l)
+                        .copied()
+                        .flatten()
+                        .unwrap_or(f64::NAN)
+                })
+            }));
+            row.extend(
+                (0..n_layers)
+                    .map(|l| at(&|s| s.orthonormality.get(l).copied().unwrap_or(f64::NAN))),
+            );
+            metrics.push(row);
+        }
+    }
+    metrics
+}
+
+/// A note on checkpoints: where they are and what was resumed.
+fn checkpoint_note(ck: &Checkpointing, specs: &[RunSpec], finished: &[Finished]) -> String {
+    let resumed: Vec<String> = specs
+        .iter()
+        .zip(finished)
+        .filter(|(_, f)| f.resumed_at > 0)
+        .map(|(s, f)| {
+            format!(
+                "{} seed {} at episode {}",
+                s.variant, s.seed_idx, f.resumed_at
+            )
+        })
+        .collect();
+    format!(
+        "Checkpoints (bincode 2 of the trainer state and the episode history, every {} episodes) are in `{}`; {}.",
+        ck.every,
+        ck.dir.display(),
+        if resumed.is_empty() {
+            "every run started at episode 0".to_string()
+        } else {
+            format!("resumed: {}", resumed.join(", "))
+        }
+    )
+}
+
+/// Refuses to continue if a run stopped early (it cannot happen without `stop_at`).
+fn ensure_complete(specs: &[RunSpec], finished: &[Finished]) -> anyhow::Result<()> {
+    for (spec, run) in specs.iter().zip(finished) {
+        if run.history.len() != spec.config.n_episodes {
+            bail!(
+                "{} seed {} has {} of {} episodes",
+                spec.variant,
+                spec.seed_idx,
+                run.history.len(),
+                spec.config.n_episodes
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use feedback_alignment::FeedbackKind;
+    use meta_plasticity::RuleFamily;
+    use plasticity_core::MlpConfig;
+
+    use super::*;
+
+    /// A 6-class pool of 12 random 4-pixel images per class, with class-dependent means.
+    fn synthetic_pool() -> ImagePool {
+        let mut pixels = Vec::new();
+        let mut labels = Vec::new();
+        for idx in 0..72usize {
+            let class = idx % 6;
+            labels.push(class);
+            for p in 0..4usize {
+                let base = if (class + p) % 3 == 0 { 0.8 } else { 0.1 };
+                let jitter = ((idx * 31 + p * 17) % 13) as f32 / 40.0;
+                pixels.push(base + jitter);
+            }
+        }
+        ImagePool::new(4, pixels, labels).unwrap()
+    }
+
+    fn tiny_config(seed: u64) -> MetaConfig {
+        let mut config = MetaConfig::paper(RuleFamily::Pool, FeedbackKind::Fixed);
+        config.mlp = MlpConfig {
+            sizes: vec![4, 5, 6],
+            ..MlpConfig::default()
+        };
+        config.episode.n_ways = 3;
+        config.episode.n_train_per_class = 4;
+        config.episode.n_query_per_class = 2;
+        config.n_episodes = 9;
+        config.seed = seed;
+        config
+    }
+
+    fn specs(seed: u64) -> Vec<RunSpec> {
+        vec![
+            RunSpec {
+                variant: "pool".into(),
+                seed_idx: 0,
+                config: tiny_config(seed),
+            },
+            RunSpec {
+                variant: "pool".into(),
+                seed_idx: 1,
+                config: tiny_config(seed + 1),
+            },
+        ]
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("neuromol-meta-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn interrupted_and_resumed_run_matches_an_uninterrupted_one_bitwise() {
+        let pool = synthetic_pool();
+        let uninterrupted = meta_train(&specs(5), &pool, None, None).unwrap();
+        let dir = scratch("resume");
+        let mut ck = Checkpointing {
+            dir: dir.clone(),
+            every: 2,
+            resume: false,
+        };
+        // "Kill" after 5 episodes: the callback stops every run there, after checkpointing.
+        let partial = meta_train(&specs(5), &pool, Some(&ck), Some(5)).unwrap();
+        assert!(partial.iter().all(|f| f.history.len() == 5));
+        ck.resume = true;
+        let resumed = meta_train(&specs(5), &pool, Some(&ck), None).unwrap();
+        for (a, b) in uninterrupted.iter().zip(&resumed) {
+            assert_eq!(b.resumed_at, 5);
+            let bits = |theta: &[f64; N_TERMS]| theta.map(f64::to_bits);
+            assert_eq!(bits(&a.theta), bits(&b.theta));
+            assert_eq!(a.history, b.history);
+        }
+        // A finished run resumes to itself without running anything.
+        let again = meta_train(&specs(5), &pool, Some(&ck), None).unwrap();
+        assert_eq!(again[0].resumed_at, 9);
+        assert_eq!(again[0].history, uninterrupted[0].history);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bad_checkpoints_are_refused_and_left_untouched() {
+        let pool = synthetic_pool();
+        let dir = scratch("refuse");
+        let ck = Checkpointing {
+            dir: dir.clone(),
+            every: 3,
+            resume: true,
+        };
+        meta_train(&specs(5), &pool, Some(&ck), None).unwrap();
+        let path = dir.join("pool-seed0.ckpt");
+        let good = fs::read(&path).unwrap();
+        let other_config = fs::read(dir.join("pool-seed1.ckpt")).unwrap();
+        let mut flipped = good.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0x40;
+        let cases: [(&str, Vec<u8>); 5] = [
+            ("truncated", good[..good.len() / 2].to_vec()),
+            ("truncated header", good[..5].to_vec()),
+            (
+                "garbage",
+                b"this is not a checkpoint at all, just text".to_vec(),
+            ),
+            ("flipped bit", flipped),
+            ("other config", other_config),
+        ];
+        for (what, bytes) in cases {
+            for resume in [true, false] {
+                fs::write(&path, &bytes).unwrap();
+                let ck = Checkpointing {
+                    resume,
+                    ..ck.clone()
+                };
+                let err = meta_train(&specs(5), &pool, Some(&ck), None)
+                    .err()
+                    .unwrap_or_else(|| panic!("{what} (resume {resume}) was accepted"));
+                let message = format!("{err:#}");
+                assert!(
+                    message.contains(&path.display().to_string()),
+                    "{what}: error does not name the file: {message}"
+                );
+                assert_eq!(fs::read(&path).unwrap(), bytes, "{what}: file was modified");
+            }
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn moving_average_is_trailing() {
+        let ma = moving_average(&[1.0, 3.0, 5.0, 7.0], 2);
+        assert_eq!(ma.map_bits(), [1.0, 2.0, 4.0, 6.0].map_bits());
+    }
+
+    trait MapBits {
+        fn map_bits(&self) -> Vec<u64>;
+    }
+
+    impl MapBits for [f64] {
+        fn map_bits(&self) -> Vec<u64> {
+            self.iter().map(|v| v.to_bits()).collect()
+        }
+    }
+
+    impl<const N: usize> MapBits for [f64; N] {
+        fn map_bits(&self) -> Vec<u64> {
+            self.iter().map(|v| v.to_bits()).collect()
+        }
+    }
+
+    impl MapBits for Vec<f64> {
+        fn map_bits(&self) -> Vec<u64> {
+            self.iter().map(|v| v.to_bits()).collect()
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! `reproduce meta-transfer`: do the learned rules transfer? FA (θ₀ alone) and F^bio are
+//! meta-trained on 35 of the 47 EMNIST classes, and their final Θ is then evaluated, frozen, on
+//! new tasks from those classes, on tasks from the 12 held-out EMNIST classes, and on 5-way MNIST
+//! and Fashion-MNIST tasks (test splits). Paper B has no held-out classes (digest §1.1); its
+//! Supplementary benchmarks MNIST and Fashion-MNIST.
+
+use std::time::Instant;
+
+use anyhow::Context as _;
+use feedback_alignment::FeedbackKind;
+use meta_plasticity::{ImagePool, MetaConfig, Phase, RuleFamily, run_episode};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    data::Dataset,
+    report::{Band, Report},
+    reproduce::{
+        Context,
+        image_data::{SeedSummary, summarize},
+        meta::{
+            Checkpointing, Finished, accuracy_chart, by_variant, checkpoint_note, divergence_note,
+            ensure_complete, episode_metrics, load_emnist, load_mnist_like_test, meta_train,
+            paired, specs_for, theta_chart,
+        },
+    },
+};
+
+/// Configuration of `meta-transfer`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TransferConfig {
+    /// `(name, config)` of FA and F^bio, meta-trained without the held-out classes.
+    variants: Vec<(String, MetaConfig)>,
+    /// Seeds per variant.
+    n_seeds: usize,
+    /// Evaluation episodes per (variant, seed, test set), Θ frozen.
+    n_eval_episodes: usize,
+    /// "Transfers to held-out classes": |meta-train classes − held-out| accuracy below this.
+    transfer_tolerance: f64,
+}
+
+impl TransferConfig {
+    fn new(quick: bool) -> TransferConfig {
+        let held_out: Vec<usize> = (0..47).filter(|c| c % 4 == 0).collect();
+        let variant = |name: &str, rule| {
+            let mut config = MetaConfig::paper(rule, FeedbackKind::Fixed);
+            config.n_episodes = if quick { 30 } else { 600 };
+            config.episode.held_out_classes = held_out.clone();
+            (name.to_string(), config)
+        };
+        TransferConfig {
+            variants: vec![
+                variant("FA", RuleFamily::PseudoGradient),
+                variant("F^bio", RuleFamily::Bio),
+            ],
+            n_seeds: if quick { 2 } else { 10 },
+            n_eval_episodes: if quick { 5 } else { 50 },
+            transfer_tolerance: 0.05,
+        }
+    }
+}
+
+/// One evaluation set: a pool, the classes tasks are drawn from and the phase.
+struct EvalSet<'a> {
+    name: &'static str,
+    pool: &'a ImagePool,
+    /// `None`: the training config's held-out classes; `Some(classes)`: these classes.
+    classes: Option<Vec<usize>>,
+    phase: Phase,
+    /// First episode index (new tasks of the meta-train classes start after training's).
+    first_episode: usize,
+}
+
+/// Runs the experiment.
+pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
+    let config = TransferConfig::new(ctx.quick);
+    let mut report = Report::new(
+        "meta-transfer",
+        "Transfer of meta-learned plasticity rules to held-out classes and other datasets",
+        ctx.seed,
+        ctx.quick,
+        &config,
+    )?;
+    let emnist = load_emnist(ctx, &mut report)?;
+    let mnist = load_mnist_like_test(ctx, Dataset::Mnist, &mut report)?;
+    let fashion = load_mnist_like_test(ctx, Dataset::FashionMnist, &mut report)?;
+    let specs = specs_for(&config.variants, config.n_seeds, ctx.seed);
+    let ck = Checkpointing::for_experiment(ctx, "meta-transfer");
+    let started = Instant::now();
+    let finished = meta_train(&specs, &emnist, Some(&ck), None)?;
+    ensure_complete(&specs, &finished)?;
+    let n_episodes = config.variants[0].1.n_episodes;
+    report.timing(
+        &format!(
+            "meta-training: 2 variants × {} seeds × {n_episodes} episodes",
+            config.n_seeds
+        ),
+        started.elapsed().as_secs_f64(),
+    );
+    report.note(checkpoint_note(&ck, &specs, &finished));
+
+    let digits: Vec<usize> = (0..10).collect();
+    let sets = [
+        EvalSet {
+            name: "EMNIST, meta-train classes (new tasks)",
+            pool: &emnist,
+            classes: None,
+            phase: Phase::MetaTrain,
+            first_episode: n_episodes,
+        },
+        EvalSet {
+            name: "EMNIST, 12 held-out classes",
+            pool: &emnist,
+            classes: None,
+            phase: Phase::MetaTest,
+            first_episode: 0,
+        },
+        EvalSet {
+            name: "MNIST test, 5-way",
+            pool: &mnist,
+            classes: Some(digits.clone()),
+            phase: Phase::MetaTest,
+            first_episode: 0,
+        },
+        EvalSet {
+            name: "Fashion-MNIST test, 5-way",
+            pool: &fashion,
+            classes: Some(digits),
+            phase: Phase::MetaTest,
+            first_episode: 0,
+        },
+    ];
+    let started = Instant::now();
+    // accuracy[set][run] = mean query accuracy over the evaluation episodes.
+    let accuracy = evaluate(&specs, &finished, &sets, config.n_eval_episodes)?;
+    report.timing(
+        &format!(
+            "evaluation: {} sets × {} runs × {} episodes",
+            sets.len(),
+            specs.len(),
+            config.n_eval_episodes
+        ),
+        started.elapsed().as_secs_f64(),
+    );
+    let n_seeds = config.n_seeds;
+    let seed = ctx.seed;
+    let (fa, bio) = (0..n_seeds, n_seeds..2 * n_seeds);
+    let mut table = format!(
+        "Query accuracy with Θ frozen after meta-training, mean [95 % CI] over {n_seeds} seeds of the mean over \
+         {} evaluation episodes:\n\n| test set | FA | F^bio | F^bio − FA (paired) |\n|---|---|---|---|\n",
+        config.n_eval_episodes
+    );
+    let mut gaps: Vec<SeedSummary> = Vec::new();
+    for (s, set) in sets.iter().enumerate() {
+        let a_fa = &accuracy[s][fa.clone()];
+        let a_bio = &accuracy[s][bio.clone()];
+        let fa_sum = summarize(a_fa, seed ^ (s as u64 * 3 + 1));
+        let bio_sum = summarize(a_bio, seed ^ (s as u64 * 3 + 2));
+        let gap = summarize(&paired(a_bio, a_fa), seed ^ (s as u64 * 3 + 3));
+        table.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            set.name,
+            fa_sum.display(),
+            bio_sum.display(),
+            gap.display()
+        ));
+        report.claim(
+            &format!(
+                "The learned F^bio beats the learned FA rule on {}",
+                set.name
+            ),
+            "F^bio − FA query accuracy, paired by seed",
+            gap.display(),
+            gap.low > 0.0,
+        );
+        gaps.push(bio_sum);
+    }
+    let in_dist = &accuracy[0][bio.clone()];
+    let held_out = &accuracy[1][bio.clone()];
+    let transfer = summarize(&paired(in_dist, held_out), seed ^ 40);
+    report.claim(
+        "F^bio learned on 35 classes works as well on the 12 held-out EMNIST classes",
+        &format!(
+            "meta-train classes − held-out classes accuracy, F^bio, paired; |mean| ≤ {} counts",
+            config.transfer_tolerance
+        ),
+        transfer.display(),
+        transfer.mean.abs() <= config.transfer_tolerance,
+    );
+    let held_out_fa = summarize(&accuracy[1][fa], seed ^ 41);
+    if ctx.quick {
+        report.row(
+            "FA accuracy on held-out EMNIST classes (mean over seeds)",
+            "quick sanity: above 5-way chance 0.2 minus noise",
+            held_out_fa.mean,
+            Band::AtLeast(0.15),
+        );
+    } else {
+        report.row(
+            "F^bio accuracy on held-out EMNIST classes (mean over seeds)",
+            "above 5-way chance (0.2)",
+            gaps[1].mean,
+            Band::AtLeast(0.2),
+        );
+    }
+    report.note(table);
+    report.note(format!(
+        "Protocol: held-out EMNIST classes are those with balanced label ≡ 0 (mod 4): {:?} (digits 0, 4, 8 and nine \
+         letters); meta-training draws its tasks from the other 35 classes ({n_episodes} episodes, λ = 0, FA feedback). \
+         Θ is then frozen and each (variant, seed) runs {} further episodes per test set with fresh W and B: new tasks \
+         of the meta-train classes, tasks of the held-out classes, and 5-way tasks of the MNIST and Fashion-MNIST test \
+         splits (50 training + 10 query images per class, 47 output units as in meta-training). Evaluation tasks, \
+         initial weights and feedback matrices are shared by FA and F^bio at the same seed (paired).",
+        config.variants[0].1.episode.held_out_classes,
+        config.n_eval_episodes
+    ));
+    let names: Vec<String> = config.variants.iter().map(|(n, _)| n.clone()).collect();
+    let groups = by_variant(finished, n_seeds);
+    report.note(divergence_note(&names, &groups));
+    report.figure(
+        "accuracy",
+        "Meta-training on the 35 meta-train classes (10-episode moving average; shaded: 95 % CI over seeds)",
+        accuracy_chart("Meta-training without the held-out classes", &names, &groups, seed),
+    );
+    report.figure(
+        "theta",
+        "Θ during meta-training (mean and 95 % CI over seeds)",
+        theta_chart(
+            "Meta-learned coefficients",
+            &names,
+            &groups,
+            &[0, 2, 9],
+            seed,
+        ),
+    );
+    report.metrics(episode_metrics(&names, &groups, seed));
+    Ok(report)
+}
+
+/// Mean query accuracy of every run on every set, `[set][run]`, with Θ frozen (no gradient, no
+/// diagnostics); all (set, run, episode) jobs in parallel.
+fn evaluate(
+    specs: &[super::RunSpec],
+    finished: &[Finished],
+    sets: &[EvalSet<'_>],
+    n_eval: usize,
+) -> anyhow::Result<Vec<Vec<f64>>> {
+    let jobs: Vec<(usize, usize, usize)> = (0..sets.len())
+        .flat_map(|s| (0..specs.len()).flat_map(move |r| (0..n_eval).map(move |e| (s, r, e))))
+        .collect();
+    let accuracies = jobs
+        .par_iter()
+        .map(|&(s, r, e)| {
+            let set = &sets[s];
+            let mut config = specs[r].config.clone();
+            config.diagnostics = false;
+            if let Some(classes) = &set.classes {
+                config.episode.held_out_classes = classes.clone();
+            }
+            let episode = set.first_episode + e;
+            run_episode::<f32>(
+                &config,
+                set.pool,
+                &finished[r].theta,
+                episode,
+                set.phase,
+                false,
+            )
+            .map(|stats| stats.query_accuracy)
+            .with_context(|| {
+                format!(
+                    "evaluating {} seed {} on {} (episode {episode})",
+                    specs[r].variant, specs[r].seed_idx, set.name
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<f64>>>()?;
+    let mut out = vec![vec![0.0; specs.len()]; sets.len()];
+    for (&(s, r, _), acc) in jobs.iter().zip(accuracies) {
+        out[s][r] += acc / n_eval as f64;
+    }
+    Ok(out)
+}
