@@ -3,7 +3,7 @@
 //! It owns everything that touches the outside world — paths, the command line, downloads, file
 //! formats, progress bars and figures — so that the library crates stay pure. Each task is one
 //! module: [`reproduce`] runs paper experiments and writes reports, [`data`] fetches and verifies
-//! datasets, [`tidy`] enforces the repository's structural rules, and [`bench`] runs the
+//! datasets, [`tidy`] enforces the repository's structural rules, and [`bench`](mod@bench) runs the
 //! criterion suite.
 #![allow(clippy::print_stdout)]
 

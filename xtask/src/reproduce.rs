@@ -31,7 +31,7 @@ pub(crate) struct Args {
     /// Master seed of the run; every random stream derives from it.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output directory (default: target/reproduce/<experiment>/seed-<N>).
+    /// Output directory (default: target/reproduce/EXPERIMENT/seed-N).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Data root (overrides NEUROMOL_DATA and the cache directory).

@@ -62,6 +62,13 @@ pub enum Error {
         /// What does not fit.
         reason: String,
     },
+    /// The scattering transform rejected a graph.
+    Scattering {
+        /// Index of the graph.
+        item: usize,
+        /// The transform's error.
+        source: graph_scattering::Error,
+    },
     /// An error from the `bayes-uq` crate.
     BayesUq(bayes_uq::Error),
     /// An error from the `molgraph` crate.
@@ -91,6 +98,9 @@ impl fmt::Display for Error {
             }
             Error::Empty { what } => write!(f, "{what} is empty"),
             Error::Checkpoint { reason } => write!(f, "checkpoint does not fit: {reason}"),
+            Error::Scattering { item, source } => {
+                write!(f, "scattering of graph {item}: {source}")
+            }
             Error::BayesUq(err) => write!(f, "bayes-uq: {err}"),
             Error::Molgraph(err) => write!(f, "molgraph: {err}"),
         }
@@ -100,6 +110,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            Error::Scattering { source, .. } => Some(source),
             Error::BayesUq(err) => Some(err),
             Error::Molgraph(err) => Some(err),
             _ => None,

@@ -52,6 +52,7 @@ pub mod constraints;
 mod decoder;
 mod elbo;
 mod encoder;
+pub mod features;
 pub mod generate;
 mod linear;
 pub mod metrics;
