@@ -2,6 +2,7 @@
 //! with optional per-molecule weights (Bayesian bootstrap) and the R1–R4 penalties on prior
 //! samples (digest molecular.md §3.2).
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use linalg::{
@@ -338,9 +339,12 @@ fn penalties<T: Float>(
         active: objective.constraint_weights.map(|m| m != 0.0),
         sharpness: objective.connectivity_sharpness,
     };
-    let mut atom_probs = vec![T::zero(); n_atom];
+    // Rows are independent: evaluate them in parallel, collected in order (thread-count
+    // independent).
     let per_row: Vec<(Vec<f64>, Vec<f64>, constraints::ConstraintValues)> = (0..rows)
+        .into_par_iter()
         .map(|r| {
+            let mut atom_probs = vec![T::zero(); n_atom];
             let logits = &cache.atom_logits.as_slice()[r * n_atom..][..n_atom];
             for (pc, lc) in atom_probs
                 .chunks_exact_mut(N_ATOM_CLASSES)

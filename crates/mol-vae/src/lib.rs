@@ -10,12 +10,15 @@
 //!
 //! Entry points, in the order a reproduction uses them:
 //! 1. [`MolVae::new`] with [`ModelConfig::default`] (the paper's sizes) and an `Init` stream;
-//! 2. [`Dataset::new`] over precomputed scattering features (one column per molecule) and the
-//!    target [`molgraph::DenseGraph`]s, optionally [`Dataset::with_weights`] (Bayesian
-//!    bootstrap);
+//! 2. [`Dataset::new`] over scattering features (one column per molecule; the cache of
+//!    `reproduce scattering`, or [`features::scattering_features`]) and the target
+//!    [`molgraph::DenseGraph`]s, optionally [`Dataset::with_weights`] (Bayesian bootstrap);
 //! 3. [`train`] (or [`train_checkpoint`] to resume) with [`TrainConfig::default`];
 //! 4. [`generate::sample_graphs`] for 10,000 prior samples, then
-//!    [`metrics::GenerationMetrics::compute`].
+//!    [`metrics::GenerationMetrics::compute`] against a [`metrics::NoveltyReference`] of the
+//!    training molecules, and [`metrics::PropertySamples`] for histograms and W1 distances;
+//! 5. [`MolVae::encode`] (evaluation mode, `μ` as the latent code) for latent maps and
+//!    property regression.
 //!
 //! The central design decision: the network is written out layer by layer over minibatch
 //! matrices (one sample per column) with `linalg`'s GEMMs, and every backward pass is

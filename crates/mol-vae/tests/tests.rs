@@ -1,8 +1,10 @@
 //! Integration tests of `mol-vae`, one module per source file.
 #![allow(clippy::unwrap_used)]
 
+mod adam;
 mod constraints;
 mod elbo;
+mod features;
 mod generate;
 mod metrics;
 mod model;

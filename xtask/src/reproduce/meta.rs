@@ -549,7 +549,7 @@ fn theta_chart(
 
 /// `metrics.csv`: per variant and episode, the across-seed means (and CI of the smoothed
 /// accuracy) of accuracy, loss, Θ, hidden-layer angles and `E_W` per layer.
-fn episode_metrics(names: &[String], groups: &[Vec<Finished>], seed: u64) -> Metrics {
+fn episode_metrics(groups: &[Vec<Finished>], seed: u64) -> Metrics {
     let n_angles = groups
         .iter()
         .flatten()
@@ -590,7 +590,6 @@ fn episode_metrics(names: &[String], groups: &[Vec<Finished>], seed: u64) -> Met
         }
     };
     for (v, runs) in groups.iter().enumerate() {
-        let _ = &names[v];
         let smoothed: Vec<Vec<f64>> = curves(runs, |s| s.query_accuracy)
             .iter()
             .map(|c| moving_average(c, MOVING_AVERAGE))

@@ -335,7 +335,10 @@ fn select_theta_oja(
         best[0].1, best[1].1, config.theta0
     ));
     let edge = config.theta_oja_grid[0];
-    if best.iter().any(|&(_, theta)| theta.to_bits() == edge.to_bits()) {
+    if best
+        .iter()
+        .any(|&(_, theta)| theta.to_bits() == edge.to_bits())
+    {
         table.push_str(&format!(
             " A choice at the grid's smallest value ({edge}) means a smaller θ9 might validate better still."
         ));

@@ -214,6 +214,6 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         "Query loss (10-episode moving average; shaded: 95 % CI over seeds)",
         loss_chart,
     );
-    report.metrics(episode_metrics(&names, &groups, seed));
+    report.metrics(episode_metrics(&groups, seed));
     Ok(report)
 }

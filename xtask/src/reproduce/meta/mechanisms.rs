@@ -388,6 +388,6 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         "Θ trajectories of each family (mean and 95 % CI over seeds)",
         theta_chart,
     );
-    report.metrics(episode_metrics(&names, &groups, seed));
+    report.metrics(episode_metrics(&groups, seed));
     Ok(report)
 }

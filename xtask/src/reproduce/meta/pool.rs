@@ -265,6 +265,6 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
             angles,
         );
     }
-    report.metrics(episode_metrics(&names, &groups, seed));
+    report.metrics(episode_metrics(&groups, seed));
     Ok(report)
 }

@@ -233,7 +233,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
             seed,
         ),
     );
-    report.metrics(episode_metrics(&names, &groups, seed));
+    report.metrics(episode_metrics(&groups, seed));
     Ok(report)
 }
 
