@@ -45,7 +45,8 @@ struct PoolConfig {
 impl PoolConfig {
     fn new(quick: bool) -> PoolConfig {
         let mut config = MetaConfig::paper(RuleFamily::Pool, FeedbackKind::Fixed);
-        config.n_episodes = if quick { 30 } else { 600 };
+        if let Ok(t) = std::env::var("TMP_TERMS") { config.rule = RuleFamily::Custom(t.split(',').map(|i| plasticity_core::Term::ALL[i.parse::<usize>().unwrap()]).collect()); }
+        config.n_episodes = if quick { 60 } else { 600 };
         let zero_threshold = 3.0 * config.optimizer.lr;
         PoolConfig {
             config,

@@ -1,0 +1,177 @@
+//! Training one GSVAE with periodic bincode 2 checkpoints (temporary file + rename) and
+//! optional `--resume` from them.
+
+use std::{
+    fs,
+    io::{BufReader, BufWriter, Write as _},
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context as _;
+use linalg::rng::Rng;
+use mol_vae::{Checkpoint, Dataset, EpochStats, MolVae, TrainConfig, train_checkpoint};
+use serde::{Deserialize, Serialize};
+
+/// What is saved: the library checkpoint, the training settings it belongs to, and the
+/// per-epoch history so far (for the training curves of a resumed run).
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedRun {
+    /// Format version.
+    version: u32,
+    /// The settings the run was started with (checked on resume).
+    config: TrainConfig,
+    /// Statistics of every completed epoch.
+    history: Vec<EpochStats>,
+    /// Model, Adam, epochs done and the noise generator's position.
+    checkpoint: Checkpoint<f32>,
+}
+
+const VERSION: u32 = 1;
+
+/// Where and how often one run checkpoints.
+#[derive(Debug, Clone)]
+pub(crate) struct Checkpointing {
+    /// The checkpoint file.
+    pub(crate) path: PathBuf,
+    /// Save after every `every`-th epoch and after the last.
+    pub(crate) every: usize,
+    /// Continue from an existing checkpoint.
+    pub(crate) resume: bool,
+}
+
+/// `target/neuromol-cache/molvae-checkpoints/<experiment>/seed-<N>-<quick|full>/`.
+pub(crate) fn checkpoint_dir(experiment: &str, seed: u64, quick: bool) -> PathBuf {
+    crate::project_root()
+        .join("target/neuromol-cache/molvae-checkpoints")
+        .join(experiment)
+        .join(format!(
+            "seed-{seed}-{}",
+            if quick { "quick" } else { "full" }
+        ))
+}
+
+/// A trained model, its full history, and the epoch it resumed at (0 for a fresh run).
+pub(crate) struct Trained {
+    /// The model after the last epoch.
+    pub(crate) model: MolVae<f32>,
+    /// Statistics of every epoch from 0.
+    pub(crate) history: Vec<EpochStats>,
+    /// Epochs restored from a checkpoint.
+    pub(crate) resumed_at: usize,
+}
+
+/// Trains `initial` on `data` with `config`, drawing the noise from `rng`, checkpointing as
+/// asked. With `resume` and a checkpoint of the same settings and data size, continues from it
+/// (bit-identically to an uninterrupted run); a checkpoint that does not match is an error.
+pub(crate) fn train_model(
+    name: &str,
+    initial: &MolVae<f32>,
+    data: &Dataset<'_, f32>,
+    config: &TrainConfig,
+    rng: &Rng,
+    checkpointing: &Checkpointing,
+) -> anyhow::Result<Trained> {
+    let (mut checkpoint, mut history) = match load(checkpointing, config, data.len())? {
+        Some(saved) => (saved.checkpoint, saved.history),
+        None => (
+            Checkpoint::start(initial.clone(), data.len(), rng),
+            Vec::new(),
+        ),
+    };
+    let resumed_at = checkpoint.epochs_done;
+    let mut save_error = None;
+    let new_history = train_checkpoint(&mut checkpoint, data, config, |stats, ck| {
+        history.push(*stats);
+        let done = ck.epochs_done;
+        let due = done % checkpointing.every.max(1) == 0 || done == config.epochs;
+        if due && save_error.is_none() {
+            if let Err(err) = save(&checkpointing.path, config, &history, ck) {
+                save_error = Some(err);
+            }
+        }
+    })
+    .with_context(|| format!("training the {name} model"))?;
+    if let Some(err) = save_error {
+        return Err(err.context(format!("checkpointing the {name} model")));
+    }
+    debug_assert_eq!(history.len(), resumed_at + new_history.len());
+    Ok(Trained {
+        model: checkpoint.model,
+        history,
+        resumed_at,
+    })
+}
+
+/// Reads the checkpoint when resuming; `None` when not resuming or when there is none.
+fn load(
+    checkpointing: &Checkpointing,
+    config: &TrainConfig,
+    n_items: usize,
+) -> anyhow::Result<Option<SavedRun>> {
+    let path = &checkpointing.path;
+    if !checkpointing.resume || !path.exists() {
+        return Ok(None);
+    }
+    let file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let saved: SavedRun =
+        bincode::serde::decode_from_std_read(&mut BufReader::new(file), bincode::config::standard())
+            .with_context(|| format!("decoding the checkpoint {}", path.display()))?;
+    if saved.version != VERSION {
+        anyhow::bail!(
+            "checkpoint {} has format version {}, expected {VERSION}",
+            path.display(),
+            saved.version
+        );
+    }
+    if saved.config != *config {
+        anyhow::bail!(
+            "checkpoint {} was written with other training settings; delete it or run without --resume",
+            path.display()
+        );
+    }
+    if saved.checkpoint.n_items != n_items || saved.history.len() != saved.checkpoint.epochs_done {
+        anyhow::bail!(
+            "checkpoint {} does not match this run ({} molecules, {} epochs of history for {} done)",
+            path.display(),
+            saved.checkpoint.n_items,
+            saved.history.len(),
+            saved.checkpoint.epochs_done
+        );
+    }
+    Ok(Some(saved))
+}
+
+/// Writes the checkpoint through a temporary file and a rename.
+fn save(
+    path: &Path,
+    config: &TrainConfig,
+    history: &[EpochStats],
+    checkpoint: &Checkpoint<f32>,
+) -> anyhow::Result<()> {
+    #[derive(Serialize)]
+    struct SavedRunRef<'a> {
+        version: u32,
+        config: &'a TrainConfig,
+        history: &'a [EpochStats],
+        checkpoint: &'a Checkpoint<f32>,
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = path.with_extension("ckpt.tmp");
+    let file = fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let mut writer = BufWriter::new(file);
+    let saved = SavedRunRef {
+        version: VERSION,
+        config,
+        history,
+        checkpoint,
+    };
+    bincode::serde::encode_into_std_write(&saved, &mut writer, bincode::config::standard())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    writer
+        .flush()
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    drop(writer);
+    fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}
