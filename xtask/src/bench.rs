@@ -56,6 +56,15 @@ pub(crate) const COMPARISONS: &[Comparison] = &[
         script_args: &["--threads", "1"],
         target: ("torch_autograd_unrolled", 10.0),
     },
+    // One GSVAE training step (B = 24, L = 4, 9,425 features, Adam); the script also prints
+    // "torch_molvae_step_code" (the encoder on all B·L rows, as the paper's code does).
+    Comparison {
+        bench_target: "mol_vae",
+        criterion_id: "mol_vae/molvae_step/24",
+        script: "molvae_step.py",
+        script_args: &["--threads", "1"],
+        target: ("torch_molvae_step", 3.0),
+    },
 ];
 
 /// Runs `cargo xtask bench`.

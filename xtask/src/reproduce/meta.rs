@@ -15,6 +15,7 @@
 
 mod baselines;
 pub(crate) mod checkpoint;
+mod curves;
 mod mechanisms;
 mod pool;
 mod transfer;
@@ -35,15 +36,12 @@ use meta_plasticity::{EpisodeStats, ImagePool, MetaConfig, MetaTrainer, Phase};
 use plasticity_core::N_TERMS;
 use rayon::prelude::*;
 
-use crate::{
-    data::Dataset,
-    report::{LineChart, Metrics, Report, Series},
-    reproduce::{
-        Context,
-        image_data::{SeedSummary, summarize},
-    },
-};
+use crate::{data::Dataset, report::Report, reproduce::Context};
 
+use self::curves::{
+    accuracy_chart, band_series, curves, episode_metrics, hidden_angle, late_mean, moving_average,
+    paired, summarize_curves, theta_chart, xy_band_series,
+};
 pub(crate) use self::{
     baselines::run as run_baselines, mechanisms::run as run_mechanisms, pool::run as run_pool,
     transfer::run as run_transfer,
@@ -279,7 +277,7 @@ pub(crate) fn meta_train(
 
 /// One meta-training episode. An episode whose inner loop diverges (NaN or infinity) makes no
 /// meta-update: Θ and Adam's state stay, the episode counter moves on, and the episode is
-/// recorded with NaN accuracy and loss (see [`is_diverged`]).
+/// recorded with accuracy 0 and NaN loss, angles and `E_W` (see [`is_diverged`]).
 // Deviation: paper B does not say what happens when an inner loop diverges (PyTorch would turn
 // Θ into NaN and end the run); skipping keeps a run going (docs/deviations.md).
 fn step_or_skip(
@@ -300,7 +298,8 @@ fn step_or_skip(
                 episode,
                 phase: Phase::MetaTrain,
                 classes: Vec::new(),
-                query_accuracy: f64::NAN,
+                // A network that output NaN or ∞ classifies nothing correctly.
+                query_accuracy: 0.0,
                 query_loss: f64::NAN,
                 meta_loss: f64::NAN,
                 theta,
@@ -316,7 +315,7 @@ fn step_or_skip(
 
 /// Whether an episode was skipped because its inner loop diverged.
 fn is_diverged(stats: &EpisodeStats) -> bool {
-    stats.query_accuracy.is_nan()
+    stats.query_loss.is_nan()
 }
 
 /// Number of diverged (skipped) episodes over all runs of each variant.
@@ -359,7 +358,7 @@ fn divergence_note(names: &[String], groups: &[Vec<Finished>]) -> String {
         })
         .collect();
     format!(
-        "Diverged episodes (the inner loop reached NaN or ∞; no meta-update, left out of every average): {}.",
+        "Diverged episodes (the inner loop reached NaN or ∞; no meta-update; accuracy counted as 0, loss, angles and E_W left out of the averages): {}.",
         parts.join(", ")
     )
 }
@@ -394,238 +393,6 @@ fn by_variant(finished: Vec<Finished>, n_seeds: usize) -> Vec<Vec<Finished>> {
         grouped.push(iter.by_ref().take(n_seeds).collect());
     }
     grouped
-}
-
-/// Trailing moving average: entry `i` is the mean of the finite values among
-/// `values[i+1−w ..= i]` (fewer at the start; NaN if none is finite).
-fn moving_average(values: &[f64], window: usize) -> Vec<f64> {
-    (0..values.len())
-        .map(|i| {
-            let from = (i + 1).saturating_sub(window);
-            let finite: Vec<f64> = values[from..=i]
-                .iter()
-                .copied()
-                .filter(|v| v.is_finite())
-                .collect();
-            if finite.is_empty() {
-                f64::NAN
-            } else {
-                finite.iter().sum::<f64>() / finite.len() as f64
-            }
-        })
-        .collect()
-}
-
-/// Per-seed curves of one quantity: `f(stats)` for every episode of every seed.
-fn curves(runs: &[Finished], f: impl Fn(&EpisodeStats) -> f64) -> Vec<Vec<f64>> {
-    runs.iter()
-        .map(|run| run.history.iter().map(&f).collect())
-        .collect()
-}
-
-/// Mean and 95 % CI over seeds at every episode.
-fn summarize_curves(per_seed: &[Vec<f64>], seed: u64) -> Vec<SeedSummary> {
-    let n = per_seed.iter().map(Vec::len).min().unwrap_or(0);
-    (0..n)
-        .map(|i| {
-            let values: Vec<f64> = per_seed
-                .iter()
-                .map(|c| c[i])
-                .filter(|v| v.is_finite())
-                .collect();
-            summarize(&values, seed ^ ((i as u64) << 16))
-        })
-        .collect()
-}
-
-/// A line with its CI band, at x = 1, 2, … (episodes counted from 1); points without a finite
-/// mean and CI are left out.
-fn band_series(name: &str, summaries: &[SeedSummary]) -> Series {
-    xy_band_series(
-        name,
-        &summaries
-            .iter()
-            .enumerate()
-            .map(|(i, s)| ((i + 1) as f64, *s))
-            .collect::<Vec<_>>(),
-    )
-}
-
-/// A line with its CI band at the given x; points without a finite mean and CI are left out.
-fn xy_band_series(name: &str, points: &[(f64, SeedSummary)]) -> Series {
-    let finite: Vec<&(f64, SeedSummary)> = points
-        .iter()
-        .filter(|(_, s)| s.mean.is_finite() && s.low.is_finite() && s.high.is_finite())
-        .collect();
-    let line = finite.iter().map(|(x, s)| (*x, s.mean)).collect();
-    let band = finite.iter().map(|(x, s)| (*x, s.low, s.high)).collect();
-    Series::line(name, line).with_band(band)
-}
-
-/// Per seed, the mean of `f` over the last `window` episodes.
-fn late_mean(runs: &[Finished], window: usize, f: impl Fn(&EpisodeStats) -> f64) -> Vec<f64> {
-    runs.iter()
-        .map(|run| {
-            let from = run.history.len().saturating_sub(window);
-            let values: Vec<f64> = run.history[from..]
-                .iter()
-                .map(&f)
-                .filter(|v| v.is_finite())
-                .collect();
-            values.iter().sum::<f64>() / values.len().max(1) as f64
-        })
-        .collect()
-}
-
-/// Per-seed differences `a − b` (paired by seed).
-fn paired(a: &[f64], b: &[f64]) -> Vec<f64> {
-    a.iter().zip(b).map(|(x, y)| x - y).collect()
-}
-
-/// Mean hidden-layer alignment angle α₁…α_{L−1} of one episode (NaN without diagnostics).
-fn hidden_angle(stats: &EpisodeStats) -> f64 {
-    let n = stats.alignment_angles.len();
-    let angles: Vec<f64> = stats
-        .alignment_angles
-        .iter()
-        .take(n.saturating_sub(1))
-        .skip(1)
-        .flatten()
-        .copied()
-        .collect();
-    if angles.is_empty() {
-        f64::NAN
-    } else {
-        angles.iter().sum::<f64>() / angles.len() as f64
-    }
-}
-
-/// The accuracy figure: 10-episode moving average of query accuracy, mean and 95 % CI over seeds.
-fn accuracy_chart(title: &str, names: &[String], groups: &[Vec<Finished>], seed: u64) -> LineChart {
-    let mut chart = LineChart::new(
-        title,
-        "episode",
-        "query accuracy (10-episode moving average)",
-    )
-    .y_range(0.0, 1.0);
-    for (v, (name, runs)) in names.iter().zip(groups).enumerate() {
-        let smoothed: Vec<Vec<f64>> = curves(runs, |s| s.query_accuracy)
-            .iter()
-            .map(|c| moving_average(c, MOVING_AVERAGE))
-            .collect();
-        chart = chart.series(band_series(
-            name,
-            &summarize_curves(&smoothed, seed ^ (v as u64 + 1) << 40),
-        ));
-    }
-    chart
-}
-
-/// θ_r trajectories (mean and CI over seeds) of the `terms` of each variant.
-fn theta_chart(
-    title: &str,
-    names: &[String],
-    groups: &[Vec<Finished>],
-    terms: &[usize],
-    seed: u64,
-) -> LineChart {
-    let mut chart = LineChart::new(title, "episode", "θ_r (before the episode's meta-update)");
-    for (v, (name, runs)) in names.iter().zip(groups).enumerate() {
-        for &r in terms {
-            let per_seed = curves(runs, |s| s.theta[r]);
-            let label = if names.len() == 1 {
-                format!("θ{r}")
-            } else {
-                format!("{name} θ{r}")
-            };
-            chart = chart.series(band_series(
-                &label,
-                &summarize_curves(&per_seed, seed ^ ((v * N_TERMS + r) as u64 + 7) << 40),
-            ));
-        }
-    }
-    chart
-}
-
-/// `metrics.csv`: per variant and episode, the across-seed means (and CI of the smoothed
-/// accuracy) of accuracy, loss, Θ, hidden-layer angles and `E_W` per layer.
-fn episode_metrics(groups: &[Vec<Finished>], seed: u64) -> Metrics {
-    let n_angles = groups
-        .iter()
-        .flatten()
-        .flat_map(|r| r.history.first())
-        .map(|s| s.alignment_angles.len())
-        .max()
-        .unwrap_or(0);
-    let n_layers = groups
-        .iter()
-        .flatten()
-        .flat_map(|r| r.history.first())
-        .map(|s| s.orthonormality.len())
-        .max()
-        .unwrap_or(0);
-    let mut columns: Vec<String> = [
-        "variant_idx",
-        "episode",
-        "accuracy_ma10_mean",
-        "accuracy_ma10_ci_low",
-        "accuracy_ma10_ci_high",
-        "query_accuracy_mean",
-        "query_loss_mean",
-    ]
-    .iter()
-    .map(|c| c.to_string())
-    .collect();
-    columns.extend((0..N_TERMS).map(|r| format!("theta{r}_mean")));
-    columns.extend((0..n_angles).map(|l| format!("angle{l}_mean")));
-    columns.extend((1..=n_layers).map(|l| format!("ew{l}_mean")));
-    let refs: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let mut metrics = Metrics::new(&refs);
-    let mean_of = |values: Vec<f64>| -> f64 {
-        let finite: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
-        if finite.is_empty() {
-            f64::NAN
-        } else {
-            finite.iter().sum::<f64>() / finite.len() as f64
-        }
-    };
-    for (v, runs) in groups.iter().enumerate() {
-        let smoothed: Vec<Vec<f64>> = curves(runs, |s| s.query_accuracy)
-            .iter()
-            .map(|c| moving_average(c, MOVING_AVERAGE))
-            .collect();
-        let summaries = summarize_curves(&smoothed, seed ^ (v as u64 + 1) << 40);
-        for (episode, summary) in summaries.iter().enumerate() {
-            let at = |f: &dyn Fn(&EpisodeStats) -> f64| -> f64 {
-                mean_of(runs.iter().map(|r| f(&r.history[episode])).collect())
-            };
-            let mut row = vec![
-                v as f64,
-                episode as f64,
-                summary.mean,
-                summary.low,
-                summary.high,
-                at(&|s| s.query_accuracy),
-                at(&|s| s.query_loss),
-            ];
-            row.extend((0..N_TERMS).map(|r| at(&|s| s.theta[r])));
-            row.extend((0..n_angles).map(|l| {
-                at(&|s| {
-                    s.alignment_angles
-                        .get(l)
-                        .copied()
-                        .flatten()
-                        .unwrap_or(f64::NAN)
-                })
-            }));
-            row.extend(
-                (0..n_layers)
-                    .map(|l| at(&|s| s.orthonormality.get(l).copied().unwrap_or(f64::NAN))),
-            );
-            metrics.push(row);
-        }
-    }
-    metrics
 }
 
 /// A note on checkpoints: where they are and what was resumed.

@@ -9,8 +9,15 @@
 //! Adam 1e-3, 1,900 epochs, no shuffling); both models start from the same initial weights and
 //! draw the same noise and the same prior samples (a paired comparison). The constrained model
 //! adds R1–R4 with the weights of [`CONSTRAINT_WEIGHTS`] (the paper's values are unknown, §3.2).
+//!
+//! Wall time on the 2-core development machine (shared, load ≈ 7): `--quick` (12 epochs, 2,000
+//! prior samples) ≈ 20 s; the full run (1,900 epochs, both models in parallel, about 1.3 s per
+//! epoch per model) ≈ 45 min. `molvae-uq` full (25 replicas × 1,900 epochs at N = 200, about
+//! 0.55 s per epoch per replica, two at a time) ≈ 3.5–4 h; `molvae-predict` full (N = 200, 600,
+//! 2,000 in parallel) ≈ 1.5–2 h. Every training run checkpoints and continues with `--resume`.
 
 mod data;
+mod figures;
 mod predict;
 mod training;
 mod uq;
@@ -19,35 +26,41 @@ use std::time::Instant;
 
 use linalg::{
     Matrix,
-    eigen::symmetric_eigen,
     rng::{Stream, stream},
 };
 use mol_vae::{
     Dataset, EpochStats, ModelConfig, MolVae, TrainConfig,
     generate::sample_graphs,
-    metrics::{GenerationMetrics, NoveltyReference, PROPERTY_BOUNDS, PropertySamples, UQ_BINS},
+    metrics::{GenerationMetrics, NoveltyReference, PropertySamples},
 };
 use molgraph::{DenseGraph, MolGraph};
 use serde::{Deserialize, Serialize};
 
-pub(crate) use self::{predict::run as run_predict, uq::run as run_uq};
 use self::{
     data::{Draw, dense_graphs, draw_qm9, features, fit_scattering, mol_graphs},
+    figures::{constraint_chart, histogram_chart, latent_pca_chart, training_chart},
     training::{Checkpointing, Trained, checkpoint_dir, train_model},
 };
+pub(crate) use self::{predict::run as run_predict, uq::run as run_uq};
 use crate::{
-    report::{Band, LineChart, Metrics, Report, Series},
+    report::{Band, Metrics, Report},
     reproduce::Context,
 };
 
 /// Penalty weights `μ₁ … μ₄` of R1 (valence), R2 (connectivity), R3 (3-rings) and R4 (triple
 /// bonds on a cycle) of the constrained model.
 // Deviation: the paper's values are not available (digest §3.2: the README only says "set to a
-// positive value and tune"); these are our choice, made so that each penalty is of the order of
-// the per-molecule reconstruction loss (tens of nats) when its structure is present.
-pub(crate) const CONSTRAINT_WEIGHTS: [f64; 4] = [1.0, 1.0, 10.0, 10.0];
+// positive value and tune them based on the output statistics"). We tuned them as the README
+// says, on shortened runs of this experiment (seed 0, N = 600, 2,000 prior samples). At 200
+// epochs the base model gives validity 0.756, 646 samples with a 3-ring and 22 with a ring
+// triple; μ = (0.05, 0.05, 0.2, 0.2) → validity 0.724, 559, 16; (0.1, 0.1, 0.5, 0.5) → 0.764,
+// 354, 15; (0.1, 0.1, 0.7, 0.7) → 0.720, 190, 6; (0.1, 0.1, 1, 1) → 0.639, 95, 5. (At 60 epochs
+// μ = (1, 1, 10, 10) collapsed validity to 0.014.) Larger weights drive the prior samples towards
+// sparse, disconnected graphs, so we take the weights that cut both counts by more than half at
+// the smallest validity cost. Whether this holds at 1,900 epochs is what the full run reports.
+pub(crate) const CONSTRAINT_WEIGHTS: [f64; 4] = [0.1, 0.1, 0.7, 0.7];
 
-/// Names of the three properties in [`PROPERTY_BOUNDS`] order.
+/// Names of the three properties in the order of `mol_vae::metrics::PROPERTY_BOUNDS`.
 pub(crate) const PROPERTY_NAMES: [&str; 3] = ["TPSA", "MolWt", "LogP"];
 
 /// Configuration of `molvae`.
@@ -72,7 +85,7 @@ struct MolVaeConfig {
 impl MolVaeConfig {
     fn new(quick: bool) -> MolVaeConfig {
         let base = TrainConfig {
-            epochs: if quick { 6 } else { 1_900 },
+            epochs: if quick { 12 } else { 1_900 },
             ..TrainConfig::default()
         };
         MolVaeConfig {
@@ -85,7 +98,7 @@ impl MolVaeConfig {
                 ..base.clone()
             },
             base,
-            checkpoint_every: if quick { 3 } else { 50 },
+            checkpoint_every: if quick { 4 } else { 50 },
         }
     }
 }
@@ -175,14 +188,15 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         started.elapsed().as_secs_f64(),
     );
 
-    sanity_rows(&mut report, &config, &draw, &x_train, &base, &constrained);
+    sanity_rows(&mut report, &draw, &x_train, &base, &constrained);
     for (name, eval) in [("base", &base_eval), ("constrained", &constrained_eval)] {
         metric_rows(&mut report, name, eval);
     }
     constraint_claim(&mut report, &base_eval.metrics, &constrained_eval.metrics);
     report.note(draw.note());
     report.note(format!(
-        "Constraint weights of the constrained model: μ = {CONSTRAINT_WEIGHTS:?} (R1 valence, R2 connectivity, R3 3-rings, R4 triple bonds on a cycle; our choice, the paper's values are not available). Both models share initial weights, training noise and prior samples."
+        "Constraint weights of the constrained model: μ = {:?} (R1 valence, R2 connectivity, R3 3-rings, R4 triple bonds on a cycle; our choice, the paper's values are not available). Both models share initial weights, training noise and prior samples.",
+        config.constrained.constraint_weights
     ));
     let resumed: Vec<String> = [("base", &base), ("constrained", &constrained)]
         .iter()
@@ -276,7 +290,6 @@ fn evaluate(
 /// Rows that must hold for any seed, in quick mode too.
 fn sanity_rows(
     report: &mut Report,
-    config: &MolVaeConfig,
     draw: &Draw,
     x_train: &Matrix<f32>,
     base: &Trained,
@@ -304,7 +317,6 @@ fn sanity_rows(
             Band::AtMost(1.0),
         );
     }
-    let _ = config;
 }
 
 fn loss_ratio(history: &[EpochStats]) -> f64 {
@@ -356,29 +368,37 @@ fn metric_rows(report: &mut Report, name: &str, eval: &Evaluated) {
 }
 
 /// The claim of §5.3: R3/R4 cut the 3-ring and ring-triple counts sharply at similar validity.
-fn constraint_claim(report: &mut Report, base: &GenerationMetrics, constrained: &GenerationMetrics) {
+fn constraint_claim(
+    report: &mut Report,
+    base: &GenerationMetrics,
+    constrained: &GenerationMetrics,
+) {
+    // A count that was already 0 for the base model counts as cut when it stays 0.
+    let halved = |b: usize, c: usize| c as f64 <= 0.5 * b as f64;
     let cut = |b: usize, c: usize| {
         if b == 0 {
-            f64::NAN
+            "n/a, base has none".to_string()
         } else {
-            1.0 - c as f64 / b as f64
+            format!("{:.0} % cut", 100.0 * (1.0 - c as f64 / b as f64))
         }
     };
-    let ring_cut = cut(base.n_three_ring, constrained.n_three_ring);
-    let triple_cut = cut(base.n_ring_triple, constrained.n_ring_triple);
     let validity_drop = base.validity - constrained.validity;
-    let supported = ring_cut >= 0.5 && triple_cut >= 0.5 && validity_drop <= 0.05;
+    // Without 3-rings in the base model's samples there is nothing to cut: not supported.
+    let supported = base.n_three_ring > 0
+        && halved(base.n_three_ring, constrained.n_three_ring)
+        && halved(base.n_ring_triple, constrained.n_ring_triple)
+        && validity_drop <= 0.05;
     report.claim(
         "constraints cut the 3-ring and ring-triple counts by ≥ 50 % at similar validity (issue 6; C §5.3)",
-        "reduction of each count (constrained vs base, same prior samples); validity may drop by ≤ 5 points",
+        "each count (constrained vs base, same prior samples) at most half; validity may drop by ≤ 5 points",
         format!(
-            "3-rings {} → {} ({:.0} % cut); ring triples {} → {} ({:.0} % cut); validity {:.3} → {:.3}",
+            "3-rings {} → {} ({}); ring triples {} → {} ({}); validity {:.3} → {:.3}",
             base.n_three_ring,
             constrained.n_three_ring,
-            100.0 * ring_cut,
+            cut(base.n_three_ring, constrained.n_three_ring),
             base.n_ring_triple,
             constrained.n_ring_triple,
-            100.0 * triple_cut,
+            cut(base.n_ring_triple, constrained.n_ring_triple),
             base.validity,
             constrained.validity
         ),
@@ -403,15 +423,16 @@ fn smiles_table(models: &[(&str, &[DenseGraph])]) -> String {
             if !graph.validity().is_valid() {
                 continue;
             }
-            if let Ok(smiles) = graph.to_smiles() {
-                if seen.insert(smiles.clone()) {
-                    shown.push(smiles);
-                }
+            if let Ok(smiles) = graph.to_smiles()
+                && seen.insert(smiles.clone())
+            {
+                shown.push(smiles);
             }
         }
         columns.push(shown);
     }
-    let mut text = String::from("First unique valid prior samples (canonical Kekulé SMILES):\n\n| # |");
+    let mut text =
+        String::from("First unique valid prior samples (canonical Kekulé SMILES):\n\n| # |");
     for (name, _) in models {
         text.push_str(&format!(" {name} |"));
     }
@@ -429,52 +450,6 @@ fn smiles_table(models: &[(&str, &[DenseGraph])]) -> String {
         text.push('\n');
     }
     text
-}
-
-fn training_chart(base: &[EpochStats], constrained: &[EpochStats]) -> LineChart {
-    let curve = |history: &[EpochStats], f: fn(&EpochStats) -> f64| -> Vec<(f64, f64)> {
-        history
-            .iter()
-            .map(|s| ((s.epoch + 1) as f64, f(s)))
-            .collect()
-    };
-    LineChart::new("GSVAE training", "epoch", "per-row value")
-        .series(Series::line("base: loss", curve(base, |s| s.loss)))
-        .series(Series::line(
-            "base: reconstruction",
-            curve(base, |s| s.reconstruction),
-        ))
-        .series(Series::line("base: KL", curve(base, |s| s.kl)))
-        .series(Series::line(
-            "constrained: loss",
-            curve(constrained, |s| s.loss),
-        ))
-        .series(Series::line(
-            "constrained: reconstruction",
-            curve(constrained, |s| s.reconstruction),
-        ))
-        .series(Series::line("constrained: KL", curve(constrained, |s| s.kl)))
-}
-
-fn constraint_chart(history: &[EpochStats]) -> LineChart {
-    let mut chart = LineChart::new(
-        "Penalties on prior samples (constrained model)",
-        "epoch",
-        "mean r_k per prior sample",
-    );
-    for (k, name) in ["R1 valence", "R2 connectivity", "R3 3-rings", "R4 ring triples"]
-        .iter()
-        .enumerate()
-    {
-        chart = chart.series(Series::line(
-            name,
-            history
-                .iter()
-                .map(|s| ((s.epoch + 1) as f64, s.constraints[k]))
-                .collect(),
-        ));
-    }
-    chart
 }
 
 fn epoch_metrics(base: &[EpochStats], constrained: &[EpochStats]) -> Metrics {
@@ -507,151 +482,4 @@ fn epoch_metrics(base: &[EpochStats], constrained: &[EpochStats]) -> Metrics {
         ]);
     }
     metrics
-}
-
-/// PCA of the test molecules' latent means (eigenvectors of their covariance), drawn as the
-/// 1-σ ellipse and centre of each MolWt quartile; returns the chart and the fraction of the
-/// variance the two components explain.
-fn latent_pca_chart(
-    model: &MolVae<f32>,
-    x_test: &Matrix<f32>,
-    test_properties: &PropertySamples,
-) -> anyhow::Result<(LineChart, f64)> {
-    let mu = model.encode(x_test)?.mean;
-    let (d, n) = mu.shape();
-    let mut mean = vec![0.0f64; d];
-    for j in 0..n {
-        for (i, m) in mean.iter_mut().enumerate() {
-            *m += f64::from(mu[(i, j)]) / n as f64;
-        }
-    }
-    let mut cov = Matrix::<f64>::zeros(d, d);
-    for j in 0..n {
-        for a in 0..d {
-            let da = f64::from(mu[(a, j)]) - mean[a];
-            for b in 0..=a {
-                cov[(a, b)] += da * (f64::from(mu[(b, j)]) - mean[b]) / (n as f64 - 1.0).max(1.0);
-            }
-        }
-    }
-    for a in 0..d {
-        for b in 0..a {
-            cov[(b, a)] = cov[(a, b)];
-        }
-    }
-    let (values, vectors) = symmetric_eigen(&cov);
-    let total: f64 = values.iter().sum();
-    let explained = if total > 0.0 {
-        (values[d - 1] + values[d - 2].max(0.0)) / total
-    } else {
-        f64::NAN
-    };
-    let project = |j: usize, component: usize| -> f64 {
-        (0..d)
-            .map(|i| (f64::from(mu[(i, j)]) - mean[i]) * vectors[(i, component)])
-            .sum()
-    };
-    let points: Vec<(f64, f64)> = (0..n).map(|j| (project(j, d - 1), project(j, d - 2))).collect();
-    let weights = &test_properties.mol_wt;
-    let mut sorted = weights.clone();
-    sorted.sort_by(f64::total_cmp);
-    let cut = |q: f64| linalg::stats::quantile_sorted(&sorted, q);
-    let edges = [f64::NEG_INFINITY, cut(0.25), cut(0.5), cut(0.75), f64::INFINITY];
-    let mut chart = LineChart::new(
-        "Latent space (base model), coloured by MolWt quartile",
-        "PC 1",
-        "PC 2",
-    );
-    for q in 0..4 {
-        let members: Vec<(f64, f64)> = points
-            .iter()
-            .zip(weights)
-            .filter(|(_, w)| {
-                if q == 3 {
-                    **w >= edges[q]
-                } else {
-                    **w >= edges[q] && **w < edges[q + 1]
-                }
-            })
-            .map(|(p, _)| *p)
-            .collect();
-        if members.len() < 3 {
-            continue;
-        }
-        let label = format!(
-            "MolWt Q{} [{:.0}, {:.0}]",
-            q + 1,
-            if q == 0 { sorted[0] } else { edges[q] },
-            if q == 3 { sorted[sorted.len() - 1] } else { edges[q + 1] }
-        );
-        chart = chart.series(Series::line(&label, ellipse(&members)));
-    }
-    Ok((chart, explained))
-}
-
-/// The 1-σ covariance ellipse of 2-D points, closed, with a stroke to its centre.
-fn ellipse(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
-    let n = points.len() as f64;
-    let (mx, my) = points
-        .iter()
-        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
-    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
-    for (x, y) in points {
-        sxx += (x - mx) * (x - mx) / (n - 1.0);
-        sxy += (x - mx) * (y - my) / (n - 1.0);
-        syy += (y - my) * (y - my) / (n - 1.0);
-    }
-    // Cholesky factor of [[sxx, sxy], [sxy, syy]] maps the unit circle to the ellipse.
-    let l11 = sxx.max(0.0).sqrt();
-    let l21 = if l11 > 0.0 { sxy / l11 } else { 0.0 };
-    let l22 = (syy - l21 * l21).max(0.0).sqrt();
-    let mut out: Vec<(f64, f64)> = (0..=72)
-        .map(|s| {
-            let t = std::f64::consts::TAU * s as f64 / 72.0;
-            let (c, si) = (t.cos(), t.sin());
-            (mx + l11 * c, my + l21 * c + l22 * si)
-        })
-        .collect();
-    out.push((mx, my));
-    out
-}
-
-/// Step-line points of a histogram's bin probabilities.
-pub(crate) fn step_points(edges: &[f64], probabilities: &[f64]) -> Vec<(f64, f64)> {
-    let mut points = Vec::with_capacity(2 * probabilities.len());
-    for (k, &p) in probabilities.iter().enumerate() {
-        points.push((edges[k], p));
-        points.push((edges[k + 1], p));
-    }
-    points
-}
-
-/// Histograms (bin probabilities on [`PROPERTY_BOUNDS`], [`UQ_BINS`] bins) of property `k` for
-/// several samples, as step lines.
-fn histogram_chart(
-    name: &str,
-    k: usize,
-    series: &[(String, &[f64])],
-) -> anyhow::Result<LineChart> {
-    let (lo, hi) = PROPERTY_BOUNDS[k];
-    let edges = bayes_uq::histogram::BinEdges::uniform(lo, hi, UQ_BINS)?;
-    let mut chart = LineChart::new(
-        &format!("{name}: histogram on the code's bounds"),
-        name,
-        "fraction per bin",
-    );
-    for (label, values) in series {
-        if values.is_empty() {
-            continue;
-        }
-        let histogram = bayes_uq::histogram::Histogram::new(values, &edges)?;
-        let Ok(probabilities) = histogram.probabilities() else {
-            continue;
-        };
-        chart = chart.series(Series::line(
-            label,
-            step_points(edges.edges(), &probabilities),
-        ));
-    }
-    Ok(chart)
 }

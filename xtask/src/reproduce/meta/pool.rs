@@ -45,8 +45,7 @@ struct PoolConfig {
 impl PoolConfig {
     fn new(quick: bool) -> PoolConfig {
         let mut config = MetaConfig::paper(RuleFamily::Pool, FeedbackKind::Fixed);
-        if let Ok(t) = std::env::var("TMP_TERMS") { config.rule = RuleFamily::Custom(t.split(',').map(|i| plasticity_core::Term::ALL[i.parse::<usize>().unwrap()]).collect()); }
-        config.n_episodes = if quick { 60 } else { 600 };
+        config.n_episodes = if quick { 30 } else { 600 };
         let zero_threshold = 3.0 * config.optimizer.lr;
         PoolConfig {
             config,
@@ -101,6 +100,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         let values: Vec<f64> = smoothed
             .iter()
             .map(|c| c[episode.min(c.len()) - 1])
+            .filter(|v| v.is_finite())
             .collect();
         summarize(&values, seed ^ salt)
     };

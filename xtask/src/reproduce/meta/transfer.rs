@@ -6,7 +6,6 @@
 
 use std::time::Instant;
 
-use anyhow::Context as _;
 use feedback_alignment::FeedbackKind;
 use meta_plasticity::{ImagePool, MetaConfig, Phase, RuleFamily, run_episode};
 use rayon::prelude::*;
@@ -132,7 +131,8 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     ];
     let started = Instant::now();
     // accuracy[set][run] = mean query accuracy over the evaluation episodes.
-    let accuracy = evaluate(&specs, &finished, &sets, config.n_eval_episodes)?;
+    let Evaluation { accuracy, diverged } =
+        evaluate(&specs, &finished, &sets, config.n_eval_episodes)?;
     report.timing(
         &format!(
             "evaluation: {} sets × {} runs × {} episodes",
@@ -187,7 +187,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         transfer.display(),
         transfer.mean.abs() <= config.transfer_tolerance,
     );
-    let held_out_fa = summarize(&accuracy[1][fa], seed ^ 41);
+    let held_out_fa = summarize(&accuracy[1][fa.clone()], seed ^ 41);
     if ctx.quick {
         report.row(
             "FA accuracy on held-out EMNIST classes (mean over seeds)",
@@ -204,6 +204,20 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         );
     }
     report.note(table);
+    let diverged_note: Vec<String> = sets
+        .iter()
+        .zip(&diverged)
+        .map(|(set, per_run)| {
+            let fa_count: usize = per_run[fa.clone()].iter().sum();
+            let bio_count: usize = per_run[bio.clone()].iter().sum();
+            format!("{}: FA {fa_count}, F^bio {bio_count}", set.name)
+        })
+        .collect();
+    report.note(format!(
+        "Evaluation episodes whose inner loop diverged (counted as accuracy 0), of {} per variant and set: {}.",
+        n_seeds * config.n_eval_episodes,
+        diverged_note.join("; ")
+    ));
     report.note(format!(
         "Protocol: held-out EMNIST classes are those with balanced label ≡ 0 (mod 4): {:?} (digits 0, 4, 8 and nine \
          letters); meta-training draws its tasks from the other 35 classes ({n_episodes} episodes, λ = 0, FA feedback). \
@@ -244,7 +258,7 @@ fn evaluate(
     finished: &[Finished],
     sets: &[EvalSet<'_>],
     n_eval: usize,
-) -> anyhow::Result<Vec<Vec<f64>>> {
+) -> anyhow::Result<Evaluation> {
     let jobs: Vec<(usize, usize, usize)> = (0..sets.len())
         .flat_map(|s| (0..specs.len()).flat_map(move |r| (0..n_eval).map(move |e| (s, r, e))))
         .collect();
@@ -258,26 +272,38 @@ fn evaluate(
                 config.episode.held_out_classes = classes.clone();
             }
             let episode = set.first_episode + e;
-            run_episode::<f32>(
+            let outcome = run_episode::<f32>(
                 &config,
                 set.pool,
                 &finished[r].theta,
                 episode,
                 set.phase,
                 false,
-            )
-            .map(|stats| stats.query_accuracy)
-            .with_context(|| {
-                format!(
+            );
+            match outcome {
+                Ok(stats) => Ok((stats.query_accuracy, false)),
+                // As in meta-training: a diverged network classifies nothing correctly.
+                Err(meta_plasticity::Error::Diverged { .. }) => Ok((0.0, true)),
+                Err(err) => Err(anyhow::Error::from(err).context(format!(
                     "evaluating {} seed {} on {} (episode {episode})",
                     specs[r].variant, specs[r].seed_idx, set.name
-                )
-            })
+                ))),
+            }
         })
-        .collect::<anyhow::Result<Vec<f64>>>()?;
-    let mut out = vec![vec![0.0; specs.len()]; sets.len()];
-    for (&(s, r, _), acc) in jobs.iter().zip(accuracies) {
-        out[s][r] += acc / n_eval as f64;
+        .collect::<anyhow::Result<Vec<(f64, bool)>>>()?;
+    let mut accuracy = vec![vec![0.0; specs.len()]; sets.len()];
+    let mut diverged = vec![vec![0usize; specs.len()]; sets.len()];
+    for (&(s, r, _), (acc, failed)) in jobs.iter().zip(accuracies) {
+        accuracy[s][r] += acc / n_eval as f64;
+        diverged[s][r] += usize::from(failed);
     }
-    Ok(out)
+    Ok(Evaluation { accuracy, diverged })
+}
+
+/// Evaluation results, `[set][run]`.
+struct Evaluation {
+    /// Mean query accuracy over the evaluation episodes (diverged episodes count 0).
+    accuracy: Vec<Vec<f64>>,
+    /// Evaluation episodes whose inner loop diverged.
+    diverged: Vec<Vec<usize>>,
 }

@@ -84,10 +84,11 @@ pub(crate) fn train_model(
         history.push(*stats);
         let done = ck.epochs_done;
         let due = done % checkpointing.every.max(1) == 0 || done == config.epochs;
-        if due && save_error.is_none() {
-            if let Err(err) = save(&checkpointing.path, config, &history, ck) {
-                save_error = Some(err);
-            }
+        if due
+            && save_error.is_none()
+            && let Err(err) = save(&checkpointing.path, config, &history, ck)
+        {
+            save_error = Some(err);
         }
     })
     .with_context(|| format!("training the {name} model"))?;
@@ -113,9 +114,11 @@ fn load(
         return Ok(None);
     }
     let file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let saved: SavedRun =
-        bincode::serde::decode_from_std_read(&mut BufReader::new(file), bincode::config::standard())
-            .with_context(|| format!("decoding the checkpoint {}", path.display()))?;
+    let saved: SavedRun = bincode::serde::decode_from_std_read(
+        &mut BufReader::new(file),
+        bincode::config::standard(),
+    )
+    .with_context(|| format!("decoding the checkpoint {}", path.display()))?;
     if saved.version != VERSION {
         anyhow::bail!(
             "checkpoint {} has format version {}, expected {VERSION}",
@@ -157,7 +160,8 @@ fn save(
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = path.with_extension("ckpt.tmp");
+    // A per-process name, so two runs of the same seed never write the same temporary file.
+    let tmp = path.with_extension(format!("ckpt.tmp-{}", std::process::id()));
     let file = fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let mut writer = BufWriter::new(file);
     let saved = SavedRunRef {
@@ -174,4 +178,99 @@ fn save(
     drop(writer);
     fs::rename(&tmp, path)
         .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use linalg::{
+        Matrix,
+        rng::{Stream, stream},
+    };
+    use mol_vae::{Dataset, ModelConfig, MolVae, TrainConfig};
+
+    use super::*;
+
+    #[test]
+    fn resuming_from_a_saved_checkpoint_matches_an_uninterrupted_run() {
+        let dir = std::env::temp_dir().join(format!("neuromol-molvae-ckpt-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let targets: Vec<_> = ["CO", "CC", "CN", "CF", "CCO", "C#N"]
+            .iter()
+            .map(|s| molgraph::parse_smiles(s).unwrap().to_dense())
+            .collect();
+        let features = Matrix::<f32>::from_fn(6, 6, |i, j| ((i * 5 + j * 3) % 7) as f32 / 7.0);
+        let data = Dataset::new(&features, &targets).unwrap();
+        let model =
+            MolVae::<f32>::new(ModelConfig::small(6), &mut stream(3, Stream::Init)).unwrap();
+        let noise = stream(3, Stream::Noise);
+        let config = TrainConfig {
+            epochs: 4,
+            batches_per_epoch: 2,
+            ..TrainConfig::default()
+        };
+        let checkpointing = |name: &str, resume: bool| Checkpointing {
+            path: dir.join(format!("{name}.ckpt")),
+            every: 1,
+            resume,
+        };
+        let straight = train_model(
+            "straight",
+            &model,
+            &data,
+            &config,
+            &noise,
+            &checkpointing("straight", false),
+        )
+        .unwrap();
+        // Stop after two epochs, then resume from the file.
+        let half = TrainConfig {
+            epochs: 2,
+            ..config.clone()
+        };
+        train_model(
+            "half",
+            &model,
+            &data,
+            &half,
+            &noise,
+            &checkpointing("run", false),
+        )
+        .unwrap();
+        // The file belongs to the 2-epoch settings: resuming with other settings is refused.
+        assert!(
+            train_model(
+                "run",
+                &model,
+                &data,
+                &config,
+                &noise,
+                &checkpointing("run", true)
+            )
+            .is_err()
+        );
+        // Rewrite it as a checkpoint of the 4-epoch run stopped at epoch 2.
+        let saved = load(&checkpointing("run", true), &half, 6)
+            .unwrap()
+            .unwrap();
+        save(
+            &checkpointing("run", true).path,
+            &config,
+            &saved.history,
+            &saved.checkpoint,
+        )
+        .unwrap();
+        let resumed = train_model(
+            "run",
+            &model,
+            &data,
+            &config,
+            &noise,
+            &checkpointing("run", true),
+        )
+        .unwrap();
+        assert_eq!(resumed.resumed_at, 2);
+        assert_eq!(resumed.model, straight.model);
+        assert_eq!(resumed.history, straight.history);
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -8,8 +8,9 @@
 use std::time::Instant;
 
 use bayes_uq::{
-    QuantileBand, bootstrap_replicas,
+    QuantileBand,
     band::{BandConfig, Coverage},
+    bootstrap_replicas,
     histogram::Histogram,
 };
 use linalg::rng::{Stream, for_item, stream};
@@ -23,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     PROPERTY_NAMES,
     data::{dense_graphs, draw_qm9, features, fit_scattering, mol_graphs},
-    step_points,
+    figures::step_points,
     training::{Checkpointing, checkpoint_dir, train_model},
 };
 use crate::{
@@ -62,10 +63,10 @@ impl UqConfig {
             band: BandConfig::default(),
             model: ModelConfig::default(),
             train: TrainConfig {
-                epochs: if quick { 4 } else { 1_900 },
+                epochs: if quick { 10 } else { 1_900 },
                 ..TrainConfig::default()
             },
-            checkpoint_every: if quick { 2 } else { 50 },
+            checkpoint_every: if quick { 5 } else { 50 },
         }
     }
 }
@@ -153,7 +154,14 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         );
     }
     let mut metrics = Metrics::new(&[
-        "property", "bin", "lo", "hi", "test", "band_lower", "band_median", "band_upper",
+        "property",
+        "bin",
+        "lo",
+        "hi",
+        "test",
+        "band_lower",
+        "band_median",
+        "band_upper",
     ]);
     let mut inside = 0usize;
     let mut total = 0usize;

@@ -1,0 +1,164 @@
+"""PyTorch reference for the criterion bench `mol_vae/molvae_step/24` (benches/benches/mol_vae.rs).
+
+One GSVAE training step at the paper's sizes (digest molecular.md §3): B = 24 molecules, L = 4
+Monte-Carlo copies (N = 600), 9,425 non-negative input features, f32, Adam(lr = 1e-3) included.
+
+    encoder: BN(9425) -> Linear(9425, 400) -> BN(400) -> ReLU -> {Linear(400, 30) = mu, Linear(400, 30) = logvar}
+    decoder: z -> 60 -> 120 -> 240 -> 288 (LeakyReLU 0.01 each) -> H (9 nodes, 4 bond classes, 8)
+             bond logits W_t = LeakyReLU(H_t H_t^T) (9 x 9 x 4, symmetric)
+             atom logits = LeakyReLU(Linear(354, 45)([softmax_t(W) flattened (324) || z])) -> 9 x 5
+    loss:    mean over the B*L rows of  sum_v CE(atoms) + sum_{u<v} CE(bonds) + KL(q || N(0, I))
+
+Two variants, each printed as one JSON line {"name": ..., "us_per_step": ...}:
+  - "torch_molvae_step": the encoder runs once on the B molecules and (mu, logvar) are repeated L
+    times, exactly as the Rust step does (BatchNorm statistics of L identical copies equal those of
+    one copy, so the loss and gradients are the same as the code's);
+  - "torch_molvae_step_code": the paper's code path, the encoder on all B*L replicated rows.
+
+Not run in CI (PyTorch is large); `cargo xtask bench compare` runs it when torch is importable.
+Usage: python3 benches/reference/molvae_step.py [--steps 200] [--threads 1]
+"""
+
+import argparse
+import json
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+N_FEATURES = 9425
+N_HIDDEN = 400
+N_LATENT = 30
+N_NODES = 9
+N_BOND = 4
+N_ATOM = 5
+EMBED = 8
+WIDTHS = [60, 120, 240, 288]
+BATCH = 24
+N_COPIES = 90 // BATCH + 1  # L = 4
+SLOPE = 0.01
+
+# Eight small QM9-like target graphs standing in for the bench's SMILES (targets do not change
+# the cost): (atom classes [C, O, N, F, ghost], bonds (u, v, order)).
+MOLECULES = [
+    ([0, 0, 0, 0, 0, 0, 0], [(0, 1, 1), (1, 2, 2), (2, 3, 1), (3, 4, 2), (4, 5, 1), (5, 6, 2), (6, 1, 1)]),
+    ([1, 0, 0, 0, 0, 0, 2], [(0, 1, 1), (1, 2, 1), (2, 3, 1), (3, 4, 1), (4, 2, 1), (4, 5, 1), (5, 6, 3)]),
+    ([0, 0, 0, 1, 0, 1], [(0, 1, 1), (1, 2, 1), (1, 3, 1), (1, 4, 1), (4, 5, 2)]),
+    ([2, 0, 1, 0, 0, 0, 1], [(0, 1, 1), (1, 2, 2), (1, 3, 1), (3, 4, 1), (4, 5, 1), (5, 6, 1), (6, 3, 1)]),
+    ([0, 0, 0, 1, 0, 0, 0], [(0, 1, 3), (1, 2, 1), (2, 3, 1), (2, 4, 1), (4, 5, 1), (5, 2, 1), (5, 6, 1)]),
+    ([0, 2, 0, 2, 0, 0, 1], [(0, 1, 1), (1, 2, 1), (2, 3, 2), (3, 4, 1), (4, 5, 2), (5, 1, 1), (5, 6, 1)]),
+    ([3, 0, 0, 0, 0, 0, 0], [(0, 1, 1), (1, 2, 1), (2, 3, 1), (3, 4, 1), (4, 5, 1), (5, 1, 1), (5, 6, 1)]),
+    ([0, 0, 1, 0, 1, 0, 2], [(0, 1, 1), (1, 2, 1), (2, 3, 1), (3, 4, 2), (3, 5, 1), (5, 6, 3)]),
+]
+
+
+def glorot_(linear):
+    """Glorot-uniform weights and biases, as the paper's `weights_init`."""
+    bound = (6.0 / (linear.in_features + linear.out_features)) ** 0.5
+    nn.init.uniform_(linear.weight, -bound, bound)
+    nn.init.uniform_(linear.bias, -bound, bound)
+
+
+class GsVae(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bn_in = nn.BatchNorm1d(N_FEATURES)
+        self.fc1 = nn.Linear(N_FEATURES, N_HIDDEN)
+        self.bn_hidden = nn.BatchNorm1d(N_HIDDEN)
+        self.fc_mu = nn.Linear(N_HIDDEN, N_LATENT)
+        self.fc_logvar = nn.Linear(N_HIDDEN, N_LATENT)
+        sizes = [N_LATENT] + WIDTHS
+        self.decoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.atom_head = nn.Linear(N_NODES * N_NODES * N_BOND + N_LATENT, N_NODES * N_ATOM)
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                glorot_(module)
+
+    def encode(self, x):
+        h = F.relu(self.bn_hidden(self.fc1(self.bn_in(x))))
+        return self.fc_mu(h), self.fc_logvar(h)
+
+    def decode(self, z):
+        h = z
+        for layer in self.decoder:
+            h = F.leaky_relu(layer(h), SLOPE)
+        h = h.view(-1, N_NODES, N_BOND, EMBED).permute(0, 2, 1, 3)  # (R, t, v, e)
+        w = F.leaky_relu(h @ h.transpose(-1, -2), SLOPE)  # (R, t, u, v)
+        bond_logits = w.permute(0, 2, 3, 1)  # (R, u, v, t)
+        probs = torch.softmax(bond_logits, dim=-1).reshape(z.shape[0], -1)
+        atom_logits = F.leaky_relu(self.atom_head(torch.cat([probs, z], dim=1)), SLOPE)
+        return atom_logits.view(-1, N_NODES, N_ATOM), bond_logits
+
+
+def make_problem(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    features = torch.randn(BATCH, N_FEATURES, generator=g).abs()
+    atoms = torch.full((BATCH, N_NODES), 4, dtype=torch.long)
+    bonds = torch.zeros(BATCH, N_NODES, N_NODES, dtype=torch.long)
+    for b in range(BATCH):
+        classes, edges = MOLECULES[b % len(MOLECULES)]
+        atoms[b, : len(classes)] = torch.tensor(classes)
+        for u, v, order in edges:
+            bonds[b, u, v] = order
+            bonds[b, v, u] = order
+    return features, atoms, bonds
+
+
+UPPER = torch.triu_indices(N_NODES, N_NODES, offset=1)
+
+
+def loss_fn(model, x, atoms, bonds, dedupe):
+    if dedupe:
+        mu, logvar = model.encode(x)
+        mu, logvar = mu.repeat(N_COPIES, 1), logvar.repeat(N_COPIES, 1)
+    else:
+        mu, logvar = model.encode(x.repeat(N_COPIES, 1))
+    z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+    atom_logits, bond_logits = model.decode(z)
+    atoms, bonds = atoms.repeat(N_COPIES, 1), bonds.repeat(N_COPIES, 1, 1)
+    rows = z.shape[0]
+    atom_ce = F.cross_entropy(atom_logits.reshape(-1, N_ATOM), atoms.reshape(-1), reduction="sum")
+    pair_logits = bond_logits[:, UPPER[0], UPPER[1], :]
+    pair_targets = bonds[:, UPPER[0], UPPER[1]]
+    bond_ce = F.cross_entropy(pair_logits.reshape(-1, N_BOND), pair_targets.reshape(-1), reduction="sum")
+    kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return (atom_ce + bond_ce + kl) / rows
+
+
+def time_variant(name, dedupe, n_steps):
+    torch.manual_seed(0)
+    model = GsVae()
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, atoms, bonds = make_problem()
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model, x, atoms, bonds, dedupe)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    for _ in range(10):
+        step()
+    start = time.perf_counter()
+    for _ in range(n_steps):
+        loss = step()
+    elapsed = time.perf_counter() - start
+    assert torch.isfinite(loss)
+    print(json.dumps({"name": name, "us_per_step": round(elapsed / n_steps * 1e6, 2)}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (the Rust step is sequential)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    time_variant("torch_molvae_step", True, args.steps)
+    time_variant("torch_molvae_step_code", False, args.steps)
+
+
+if __name__ == "__main__":
+    main()
