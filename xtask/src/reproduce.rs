@@ -32,7 +32,7 @@ pub(crate) struct Args {
     /// Master seed of the run; every random stream derives from it.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output directory (default: target/reproduce/EXPERIMENT/seed-N).
+    /// Output directory (default: target/reproduce/EXPERIMENT/seed-N, with -quick appended in quick mode).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Data root (overrides NEUROMOL_DATA and the cache directory).
@@ -184,7 +184,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             let out = args
                 .out
                 .clone()
-                .unwrap_or_else(|| default_out(experiment.name, args.seed));
+                .unwrap_or_else(|| default_out(experiment.name, args.seed, args.quick));
             let report_path = run_experiment(experiment, args, &out)?;
             println!("wrote {}", report_path.display());
             Ok(())
@@ -192,12 +192,18 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     }
 }
 
-/// `target/reproduce/<experiment>/seed-<N>`.
-fn default_out(name: &str, seed: u64) -> PathBuf {
+/// `target/reproduce/<experiment>/seed-<N>`, or `seed-<N>-quick` for a quick run, so a quick run
+/// never replaces a full run's report.
+fn default_out(name: &str, seed: u64, quick: bool) -> PathBuf {
+    let leaf = if quick {
+        format!("seed-{seed}-quick")
+    } else {
+        format!("seed-{seed}")
+    };
     crate::project_root()
         .join("target/reproduce")
         .join(name)
-        .join(format!("seed-{seed}"))
+        .join(leaf)
 }
 
 /// Runs one experiment and writes its report into `out`; an error if a row is outside its band
@@ -240,7 +246,7 @@ fn run_all(args: &Args) -> anyhow::Result<()> {
         );
         let out = match &args.out {
             Some(dir) => dir.join(experiment.name),
-            None => default_out(experiment.name, args.seed),
+            None => default_out(experiment.name, args.seed, args.quick),
         };
         match run_experiment(experiment, args, &out) {
             Ok(path) => {
