@@ -354,6 +354,25 @@ fn select_theta_oja(
     Ok((per_learner, table))
 }
 
+/// θ9 chosen on validation for each condition separately (the claims of `oja-depth` and
+/// `oja-init` are about what Oja can do in that condition); each selection table becomes a note.
+fn select_per_condition(
+    config: &OjaConfig,
+    seed: u64,
+    splits: &Splits,
+    conditions: &[Condition],
+    labels: &[String],
+    report: &mut Report,
+) -> anyhow::Result<Vec<[f64; 4]>> {
+    let mut thetas = Vec::new();
+    for (condition, label) in conditions.iter().zip(labels) {
+        let (theta_oja, selection) = select_theta_oja(config, seed, splits, &condition.0, label)?;
+        report.note(selection);
+        thetas.push(theta_oja);
+    }
+    Ok(thetas)
+}
+
 /// One condition of a sweep: the network, the batch size, and the learning-rate scale of each
 /// learner (in `Learner::ALL` order).
 type Condition = (MlpConfig, usize, [f64; 4]);
@@ -652,19 +671,19 @@ pub(crate) fn run_depth(ctx: &Context) -> anyhow::Result<Report> {
         .iter()
         .map(|&d| (config.mlp(&vec![config.depth_width; d], 1.0), 1, [1.0; 4]))
         .collect();
-    // θ9 is chosen for each depth on validation: the claim is about what Oja can do there.
-    let mut thetas = Vec::new();
-    for (condition, &depth) in conditions.iter().zip(&config.depths) {
-        let (theta_oja, selection) = select_theta_oja(
-            &config,
-            ctx.seed,
-            &splits,
-            &condition.0,
-            &format!("{depth} hidden layers"),
-        )?;
-        report.note(selection);
-        thetas.push(theta_oja);
-    }
+    let labels: Vec<String> = config
+        .depths
+        .iter()
+        .map(|d| format!("{d} hidden layers"))
+        .collect();
+    let thetas = select_per_condition(
+        &config,
+        ctx.seed,
+        &splits,
+        &conditions,
+        &labels,
+        &mut report,
+    )?;
     let outcomes = run_conditions(&config, ctx.seed, &splits, &conditions, &thetas)?;
     report.timing("selection and all runs", started.elapsed().as_secs_f64());
     let x_values: Vec<f64> = config.depths.iter().map(|&d| d as f64).collect();
@@ -762,19 +781,19 @@ pub(crate) fn run_init(ctx: &Context) -> anyhow::Result<Report> {
         .iter()
         .map(|&g| (config.mlp(&config.hidden, g), 1, [1.0; 4]))
         .collect();
-    // θ9 is chosen for each gain on validation: the claim is about what Oja can do there.
-    let mut thetas = Vec::new();
-    for (condition, &gain) in conditions.iter().zip(&config.gains) {
-        let (theta_oja, selection) = select_theta_oja(
-            &config,
-            ctx.seed,
-            &splits,
-            &condition.0,
-            &format!("Xavier gain {gain}"),
-        )?;
-        report.note(selection);
-        thetas.push(theta_oja);
-    }
+    let labels: Vec<String> = config
+        .gains
+        .iter()
+        .map(|g| format!("Xavier gain {g}"))
+        .collect();
+    let thetas = select_per_condition(
+        &config,
+        ctx.seed,
+        &splits,
+        &conditions,
+        &labels,
+        &mut report,
+    )?;
     let outcomes = run_conditions(&config, ctx.seed, &splits, &conditions, &thetas)?;
     report.timing("selection and all runs", started.elapsed().as_secs_f64());
     let x_values: Vec<f64> = config.gains.iter().map(|g| g.log10()).collect();
