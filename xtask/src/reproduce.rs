@@ -2,7 +2,7 @@
 //!
 //! Each experiment is one module with a `run(&Context) -> anyhow::Result<Report>` function; this
 //! module parses the shared arguments, locates the data, and writes the report atomically into
-//! `target/reproduce/<experiment>/seed-<N>/` (or `--out DIR`).
+//! `target/reproduce/<experiment>/seed-<N>/` (`seed-<N>-quick/` in quick mode, or `--out DIR`).
 
 mod image_data;
 mod meta;
