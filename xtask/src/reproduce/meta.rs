@@ -385,6 +385,47 @@ fn specs_for(variants: &[(String, MetaConfig)], n_seeds: usize, master: u64) -> 
         .collect()
 }
 
+/// Everything meta-training all (variant, seed) runs of an experiment produced.
+struct Trained {
+    /// The runs, in (variant, seed) order.
+    specs: Vec<RunSpec>,
+    /// Where their checkpoints are.
+    ck: Checkpointing,
+    /// Their results, in the same order.
+    finished: Vec<Finished>,
+}
+
+/// Meta-trains `variants` × `n_seeds` on `pool` with checkpoints (resuming under `--resume`),
+/// checks that every run completed, and records the timing and the checkpoint note in `report`.
+fn train_all(
+    ctx: &Context,
+    experiment: &str,
+    variants: &[(String, MetaConfig)],
+    n_seeds: usize,
+    pool: &ImagePool,
+    report: &mut Report,
+) -> anyhow::Result<Trained> {
+    let specs = specs_for(variants, n_seeds, ctx.seed);
+    let ck = Checkpointing::for_experiment(ctx, experiment);
+    let started = Instant::now();
+    let finished = meta_train(&specs, pool, Some(&ck), None)?;
+    ensure_complete(&specs, &finished)?;
+    let n_episodes = variants.first().map_or(0, |(_, config)| config.n_episodes);
+    report.timing(
+        &format!(
+            "meta-training (episodes run in this invocation): {} variants × {n_seeds} seeds × {n_episodes} episodes",
+            variants.len()
+        ),
+        started.elapsed().as_secs_f64(),
+    );
+    report.note(checkpoint_note(&ck, &specs, &finished));
+    Ok(Trained {
+        specs,
+        ck,
+        finished,
+    })
+}
+
 /// Regroups `finished` (in [`specs_for`] order) by variant.
 fn by_variant(finished: Vec<Finished>, n_seeds: usize) -> Vec<Vec<Finished>> {
     let mut grouped = Vec::new();

@@ -3,8 +3,6 @@
 //! episodes (digest §1.8: bands [0.20, 0.30] and [0.65, 0.75] on the 10-episode moving average,
 //! mean over seeds).
 
-use std::time::Instant;
-
 use feedback_alignment::FeedbackKind;
 use meta_plasticity::{MetaConfig, RuleFamily};
 use serde::{Deserialize, Serialize};
@@ -15,10 +13,9 @@ use crate::{
         Context,
         image_data::summarize,
         meta::{
-            Checkpointing, MOVING_AVERAGE, accuracy_chart, band_series, by_variant,
-            checkpoint_note, curves, divergence_note, ensure_complete, episode_metrics,
-            hidden_angle, late_mean, load_emnist, meta_train, paired, specs_for, summarize_curves,
-            theta_chart,
+            MOVING_AVERAGE, Trained, accuracy_chart, band_series, by_variant, curves,
+            divergence_note, episode_metrics, hidden_angle, late_mean, load_emnist, paired,
+            summarize_curves, theta_chart, train_all,
         },
     },
 };
@@ -61,20 +58,15 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         &config,
     )?;
     let pool = load_emnist(ctx, &mut report)?;
-    let specs = specs_for(&config.variants, config.n_seeds, ctx.seed);
-    let ck = Checkpointing::for_experiment(ctx, "meta-baselines");
-    let started = Instant::now();
-    let finished = meta_train(&specs, &pool, Some(&ck), None)?;
-    ensure_complete(&specs, &finished)?;
+    let Trained { finished, .. } = train_all(
+        ctx,
+        "meta-baselines",
+        &config.variants,
+        config.n_seeds,
+        &pool,
+        &mut report,
+    )?;
     let n_episodes = config.variants[0].1.n_episodes;
-    report.timing(
-        &format!(
-            "meta-training: 2 variants × {} seeds × {n_episodes} episodes",
-            config.n_seeds
-        ),
-        started.elapsed().as_secs_f64(),
-    );
-    report.note(checkpoint_note(&ck, &specs, &finished));
     let names: Vec<String> = config.variants.iter().map(|(n, _)| n.clone()).collect();
     let groups = by_variant(finished, config.n_seeds);
     report.note(divergence_note(&names, &groups));

@@ -3,7 +3,7 @@
 //! angles of the teaching signals, Oja leaves them about as they are but drives the
 //! orthonormality error `E_W` down, and accuracy orders FA < F^eHebb < F^bio.
 
-use std::{fmt::Write as _, time::Instant};
+use std::fmt::Write as _;
 
 use feedback_alignment::FeedbackKind;
 use meta_plasticity::{EpisodeStats, MetaConfig, RuleFamily};
@@ -15,10 +15,9 @@ use crate::{
         Context,
         image_data::{SeedSummary, summarize},
         meta::{
-            Checkpointing, Finished, MOVING_AVERAGE, accuracy_chart, band_series, by_variant,
-            checkpoint_note, curves, divergence_note, ensure_complete, episode_metrics,
-            hidden_angle, late_mean, load_emnist, meta_train, moving_average, paired, specs_for,
-            summarize_curves, xy_band_series,
+            Finished, MOVING_AVERAGE, Trained, accuracy_chart, band_series, by_variant, curves,
+            divergence_note, episode_metrics, hidden_angle, late_mean, load_emnist, moving_average,
+            paired, summarize_curves, train_all, xy_band_series,
         },
     },
 };
@@ -74,20 +73,15 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         &config,
     )?;
     let pool = load_emnist(ctx, &mut report)?;
-    let specs = specs_for(&config.variants, config.n_seeds, ctx.seed);
-    let ck = Checkpointing::for_experiment(ctx, "meta-mechanisms");
-    let started = Instant::now();
-    let finished = meta_train(&specs, &pool, Some(&ck), None)?;
-    ensure_complete(&specs, &finished)?;
+    let Trained { finished, .. } = train_all(
+        ctx,
+        "meta-mechanisms",
+        &config.variants,
+        config.n_seeds,
+        &pool,
+        &mut report,
+    )?;
     let n_episodes = config.variants[0].1.n_episodes;
-    report.timing(
-        &format!(
-            "meta-training: 4 variants × {} seeds × {n_episodes} episodes",
-            config.n_seeds
-        ),
-        started.elapsed().as_secs_f64(),
-    );
-    report.note(checkpoint_note(&ck, &specs, &finished));
     let names: Vec<String> = config.variants.iter().map(|(n, _)| n.clone()).collect();
     let groups = by_variant(finished, config.n_seeds);
     report.note(divergence_note(&names, &groups));

@@ -4,7 +4,7 @@
 //!
 //! Runs checkpoint every 50 episodes (10 in quick mode) and `--resume` continues them.
 
-use std::{fmt::Write as _, time::Instant};
+use std::fmt::Write as _;
 
 use feedback_alignment::FeedbackKind;
 use meta_plasticity::{MetaConfig, RuleFamily};
@@ -17,10 +17,9 @@ use crate::{
         Context,
         image_data::summarize,
         meta::{
-            Checkpointing, MOVING_AVERAGE, accuracy_chart, band_series, by_variant, checkpoint,
-            checkpoint_note, checkpoint_path, curves, divergence_note, ensure_complete,
-            episode_metrics, late_mean, load_emnist, meta_train, moving_average, specs_for,
-            summarize_curves, theta_chart,
+            MOVING_AVERAGE, Trained, accuracy_chart, band_series, by_variant, checkpoint,
+            checkpoint_path, curves, divergence_note, episode_metrics, late_mean, load_emnist,
+            moving_average, summarize_curves, theta_chart, train_all,
         },
     },
 };
@@ -68,20 +67,19 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     )?;
     let pool = load_emnist(ctx, &mut report)?;
     let variants = vec![("pool".to_string(), config.config.clone())];
-    let specs = specs_for(&variants, config.n_seeds, ctx.seed);
-    let ck = Checkpointing::for_experiment(ctx, "meta-pool");
-    let started = Instant::now();
-    let finished = meta_train(&specs, &pool, Some(&ck), None)?;
-    ensure_complete(&specs, &finished)?;
+    let Trained {
+        specs,
+        ck,
+        finished,
+    } = train_all(
+        ctx,
+        "meta-pool",
+        &variants,
+        config.n_seeds,
+        &pool,
+        &mut report,
+    )?;
     let n_episodes = config.config.n_episodes;
-    report.timing(
-        &format!(
-            "meta-training (episodes run in this invocation): {} seeds × {n_episodes} episodes",
-            config.n_seeds
-        ),
-        started.elapsed().as_secs_f64(),
-    );
-    report.note(checkpoint_note(&ck, &specs, &finished));
     let names = vec!["F^pool".to_string()];
     let groups = by_variant(finished, config.n_seeds);
     report.note(divergence_note(&names, &groups));

@@ -18,9 +18,8 @@ use crate::{
         Context,
         image_data::{SeedSummary, summarize},
         meta::{
-            Checkpointing, Finished, accuracy_chart, by_variant, checkpoint_note, divergence_note,
-            ensure_complete, episode_metrics, load_emnist, load_mnist_like_test, meta_train,
-            paired, specs_for, theta_chart,
+            Finished, Trained, accuracy_chart, by_variant, divergence_note, episode_metrics,
+            load_emnist, load_mnist_like_test, paired, theta_chart, train_all,
         },
     },
 };
@@ -83,20 +82,17 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let emnist = load_emnist(ctx, &mut report)?;
     let mnist = load_mnist_like_test(ctx, Dataset::Mnist, &mut report)?;
     let fashion = load_mnist_like_test(ctx, Dataset::FashionMnist, &mut report)?;
-    let specs = specs_for(&config.variants, config.n_seeds, ctx.seed);
-    let ck = Checkpointing::for_experiment(ctx, "meta-transfer");
-    let started = Instant::now();
-    let finished = meta_train(&specs, &emnist, Some(&ck), None)?;
-    ensure_complete(&specs, &finished)?;
+    let Trained {
+        specs, finished, ..
+    } = train_all(
+        ctx,
+        "meta-transfer",
+        &config.variants,
+        config.n_seeds,
+        &emnist,
+        &mut report,
+    )?;
     let n_episodes = config.variants[0].1.n_episodes;
-    report.timing(
-        &format!(
-            "meta-training: 2 variants × {} seeds × {n_episodes} episodes",
-            config.n_seeds
-        ),
-        started.elapsed().as_secs_f64(),
-    );
-    report.note(checkpoint_note(&ck, &specs, &finished));
 
     let digits: Vec<usize> = (0..10).collect();
     let sets = [
