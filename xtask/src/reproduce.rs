@@ -141,6 +141,11 @@ const EXPERIMENTS: &[Experiment] = &[
         run: molvae::run_predict,
     },
     Experiment {
+        name: "molvae-design",
+        about: "paper C conditional design (CVAE): samples at target TPSA, MolWt and LogP",
+        run: molvae::run_design,
+    },
+    Experiment {
         name: "meta-baselines",
         about: "paper B Fig. 3: meta-learned θ0 under feedback alignment and backprop on EMNIST",
         run: meta::run_baselines,

@@ -34,6 +34,13 @@ pub struct ModelConfig {
     pub bn_momentum: f64,
     /// BatchNorm `ε`, 1e-5 (PyTorch's default) [C §3.1].
     pub bn_eps: f64,
+    /// Number of conditioning properties `c` of the conditional model (CVAE), 0 for the
+    /// unconditional one (the default). The conditional design of the code uses 3 standardised
+    /// properties (TPSA, MolWt, LogP): they enter the encoder as constant node channels of the
+    /// scattering input (so `n_features` is then `(5 + 3) · 1,885 = 15,080`, see
+    /// [`crate::features::conditional_scattering_features`]) and both decoder heads as `[z ‖ c]`
+    /// [C §2.4, §3.4].
+    pub n_conditions: usize,
 }
 
 impl Default for ModelConfig {
@@ -48,6 +55,7 @@ impl Default for ModelConfig {
             leaky_slope: 0.01,
             bn_momentum: 0.1,
             bn_eps: 1e-5,
+            n_conditions: 0,
         }
     }
 }
@@ -150,9 +158,23 @@ impl ModelConfig {
         self.n_nodes * N_ATOM_CLASSES
     }
 
-    /// Input width of the atom head, `n_nodes² · 4 + n_latent` (354 in the paper).
+    /// Input width of the atom head, `n_nodes² · 4 + n_latent + n_conditions` (354 in the
+    /// paper; 357 for its conditional design).
     pub fn n_atom_head_inputs(&self) -> usize {
-        self.n_bond_logits() + self.n_latent
+        self.n_bond_logits() + self.n_decoder_inputs()
+    }
+
+    /// Rows of the decoder's input `[z ‖ c]`: `n_latent + n_conditions` (30, or 33 for the
+    /// conditional design) [C §3.4].
+    ///
+    /// # Example
+    /// ```
+    /// let config = mol_vae::ModelConfig { n_conditions: 3, ..mol_vae::ModelConfig::default() };
+    /// assert_eq!(config.n_decoder_inputs(), 33);
+    /// assert_eq!(config.n_atom_head_inputs(), 324 + 33);
+    /// ```
+    pub fn n_decoder_inputs(&self) -> usize {
+        self.n_latent + self.n_conditions
     }
 
     /// Width of the last decoder layer, `n_nodes · 4 · bond_embedding` (288 in the paper).

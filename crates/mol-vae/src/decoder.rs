@@ -1,5 +1,8 @@
 //! The one-shot decoder: adjacency net `z → 60 → 120 → 240 → 288`, bond logits
-//! `LeakyReLU(H_t H_tᵀ)` per bond class, and the atom head on `softmax(bonds) ‖ z`.
+//! `LeakyReLU(H_t H_tᵀ)` per bond class, and the atom head on `softmax(bonds) ‖ z`. In the
+//! conditional model both heads read `[z ‖ c]` in place of `z` (digest §3.4).
+
+use std::borrow::Cow;
 
 use linalg::{Float, Matrix, activation::softmax};
 
@@ -11,7 +14,7 @@ use crate::{
 /// What the decoder's backward pass needs from its forward pass (all one column per code).
 #[derive(Debug, Clone)]
 pub(crate) struct DecoderCache<T: Float> {
-    /// Input of each adjacency-net layer (`inputs[0] = z`).
+    /// Input of each adjacency-net layer (`inputs[0] = [z ‖ c]`).
     inputs: Vec<Matrix<T>>,
     /// Output of the last adjacency-net layer, `H` (`n · 4 · E × R`).
     embedding: Matrix<T>,
@@ -19,19 +22,20 @@ pub(crate) struct DecoderCache<T: Float> {
     pub(crate) bond_logits: Matrix<T>,
     /// `P = softmax_t W`.
     pub(crate) bond_probs: Matrix<T>,
-    /// Input of the atom head, `[P ‖ z]`.
+    /// Input of the atom head, `[P ‖ z ‖ c]`.
     atom_input: Matrix<T>,
     /// Atom logits `LeakyReLU(W_a [P ‖ z] + b_a)` (`n · 5 × R`).
     pub(crate) atom_logits: Matrix<T>,
 }
 
-/// Forward pass of latent codes `z` (`n_latent × R`):
+/// Forward pass of decoder inputs `u = [z ‖ c]` (`n_latent + n_conditions × R`; `u = z` in the
+/// unconditional model, see [`stack_input`]):
 ///
 /// ```text
-/// H = LReLU(W₄ LReLU(W₃ LReLU(W₂ LReLU(W₁ z + b₁) + b₂) + b₃) + b₄)   reshaped (n, 4, E)  [C §3.1]
+/// H = LReLU(W₄ LReLU(W₃ LReLU(W₂ LReLU(W₁ u + b₁) + b₂) + b₃) + b₄)   reshaped (n, 4, E)  [C §3.1, §3.4]
 /// W_t = LReLU(H_t H_tᵀ)          per bond class t, symmetric n × n                       [C §3.1]
 /// P_uv = softmax_t(W_uv,:)                                                               [C §3.1]
-/// F = LReLU(W_a [vec(P) ‖ z] + b_a)  reshaped (n, 5)                                     [C §3.1]
+/// F = LReLU(W_a [vec(P) ‖ u] + b_a)  reshaped (n, 5)                                     [C §3.1, §3.4]
 /// ```
 ///
 /// Layouts: `H[v, t, k]` is entry `v·4E + t·E + k` of the 288-vector (PyTorch's row-major
@@ -41,12 +45,12 @@ pub(crate) struct DecoderCache<T: Float> {
 pub(crate) fn forward<T: Float>(
     params: &Parameters<T>,
     config: &ModelConfig,
-    z: &Matrix<T>,
+    input: &Matrix<T>,
 ) -> DecoderCache<T> {
-    let cols = z.ncols();
+    let cols = input.ncols();
     let slope = T::of_f64(config.leaky_slope);
     let mut inputs = Vec::with_capacity(params.decoder.len());
-    let mut current = z.clone();
+    let mut current = input.clone();
     for layer in &params.decoder {
         let mut out = Matrix::zeros(layer.n_out(), cols);
         layer.forward(&mut out, &current);
@@ -86,13 +90,13 @@ pub(crate) fn forward<T: Float>(
             softmax(pc, wc);
         }
     }
-    let n_latent = z.nrows();
-    let mut atom_input = Matrix::zeros(n_bond + n_latent, cols);
+    let n_input = input.nrows();
+    let mut atom_input = Matrix::zeros(n_bond + n_input, cols);
     for ((dst, p), zc) in atom_input
         .as_mut_slice()
-        .chunks_exact_mut(n_bond + n_latent)
+        .chunks_exact_mut(n_bond + n_input)
         .zip(bond_probs.as_slice().chunks_exact(n_bond))
-        .zip(z.as_slice().chunks_exact(n_latent))
+        .zip(input.as_slice().chunks_exact(n_input))
     {
         dst[..n_bond].copy_from_slice(p);
         dst[n_bond..].copy_from_slice(zc);
@@ -107,6 +111,31 @@ pub(crate) fn forward<T: Float>(
         bond_probs,
         atom_input,
         atom_logits,
+    }
+}
+
+/// The decoder's input `u = [z ‖ c]`: `z` itself (borrowed) without conditions, else `z`
+/// (`n_latent × R`) stacked over `c` (`n_conditions × R`). The caller has checked the shapes.
+pub(crate) fn stack_input<'a, T: Float>(
+    z: &'a Matrix<T>,
+    conditions: Option<&Matrix<T>>,
+) -> Cow<'a, Matrix<T>> {
+    match conditions {
+        Some(c) if c.nrows() > 0 => {
+            let (k, m) = (z.nrows(), c.nrows());
+            let mut input = Matrix::zeros(k + m, z.ncols());
+            for ((dst, zc), cc) in input
+                .as_mut_slice()
+                .chunks_exact_mut(k + m)
+                .zip(z.as_slice().chunks_exact(k))
+                .zip(c.as_slice().chunks_exact(m))
+            {
+                dst[..k].copy_from_slice(zc);
+                dst[k..].copy_from_slice(cc);
+            }
+            Cow::Owned(input)
+        }
+        _ => Cow::Borrowed(z),
     }
 }
 
@@ -126,10 +155,11 @@ impl<T: Float> DecoderCache<T> {
 
 /// Backward pass: from `∂F` (atom logits), `∂W` (bond logits) and optionally `∂P` (bond
 /// probabilities, used by the constraint penalties), accumulates every decoder gradient into
-/// `grad` and returns `∂z` (`n_latent × R`).
+/// `grad` and returns `∂u` for the input `u = [z ‖ c]` (`n_latent + n_conditions × R`; its
+/// first `n_latent` rows are `∂z`).
 ///
 /// ```text
-/// ∂P  += [W_aᵀ (∂F ⊙ LReLU′)]_{1..n²4},   ∂z += [W_aᵀ (∂F ⊙ LReLU′)]_{n²4+1..}
+/// ∂P  += [W_aᵀ (∂F ⊙ LReLU′)]_{1..n²4},   ∂u += [W_aᵀ (∂F ⊙ LReLU′)]_{n²4+1..}
 /// ∂W_uv,t += P_uv,t (∂P_uv,t − Σ_s P_uv,s ∂P_uv,s)                 (softmax)
 /// ∂S = ∂W ⊙ LReLU′,   ∂H_t = (∂S_t + ∂S_tᵀ) H_t                     (S_t = H_t H_tᵀ)
 /// ```
@@ -147,26 +177,26 @@ pub(crate) fn backward<T: Float>(
     let n = config.n_nodes;
     let e = config.bond_embedding;
     let n_bond = config.n_bond_logits();
-    let n_latent = config.n_latent;
+    let n_input = config.n_decoder_inputs();
     let mut d_pre_atom = d_atom_logits.clone();
     leaky_relu_backward(
         d_pre_atom.as_mut_slice(),
         cache.atom_logits.as_slice(),
         slope,
     );
-    let mut d_atom_input = Matrix::zeros(n_bond + n_latent, cols);
+    let mut d_atom_input = Matrix::zeros(n_bond + n_input, cols);
     params.atom_head.backward(
         &mut grad.atom_head,
         &cache.atom_input,
         &d_pre_atom,
         Some(&mut d_atom_input),
     );
-    let mut dz = Matrix::zeros(n_latent, cols);
+    let mut dz = Matrix::zeros(n_input, cols);
     let mut d_embedding = Matrix::zeros(config.n_bond_head(), cols);
     let mut d_logits = vec![T::zero(); n_bond];
     for col in 0..cols {
-        let d_in = &d_atom_input.as_slice()[col * (n_bond + n_latent)..][..n_bond + n_latent];
-        dz.as_mut_slice()[col * n_latent..][..n_latent].copy_from_slice(&d_in[n_bond..]);
+        let d_in = &d_atom_input.as_slice()[col * (n_bond + n_input)..][..n_bond + n_input];
+        dz.as_mut_slice()[col * n_input..][..n_input].copy_from_slice(&d_in[n_bond..]);
         let p = &cache.bond_probs.as_slice()[col * n_bond..][..n_bond];
         let w = &cache.bond_logits.as_slice()[col * n_bond..][..n_bond];
         let dw_in = &d_bond_logits.as_slice()[col * n_bond..][..n_bond];
@@ -231,8 +261,8 @@ mod tests {
 
     use super::*;
 
-    /// `Σ c_F ⊙ F + Σ c_W ⊙ W + Σ c_P ⊙ P` as a function of `(parameters, z)` flattened, and
-    /// whether the activation pattern equals `base`.
+    /// `Σ c_F ⊙ F + Σ c_W ⊙ W + Σ c_P ⊙ P` as a function of `(parameters, u)` flattened
+    /// (`u = [z ‖ c]`), and whether the activation pattern equals `base`.
     fn loss(
         flat: &[f64],
         template: &Parameters<f64>,
@@ -244,7 +274,7 @@ mod tests {
         let mut params = template.clone();
         let n = params.n_parameters();
         params.set_flat(&flat[..n]).unwrap();
-        let z = Matrix::from_column_slice(config.n_latent, cols, &flat[n..]);
+        let z = Matrix::from_column_slice(config.n_decoder_inputs(), cols, &flat[n..]);
         let cache = forward(&params, config, &z);
         let mut pattern = Vec::new();
         cache.push_pattern(&mut pattern);
@@ -256,13 +286,36 @@ mod tests {
 
     #[test]
     fn decoder_backward_matches_finite_differences() {
-        let config = ModelConfig::small(2);
+        check_decoder(&ModelConfig::small(2));
+    }
+
+    /// The conditional decoder: the new input columns of the first adjacency-net layer and of
+    /// the atom head, and `∂c`, against central differences.
+    #[test]
+    fn conditional_decoder_backward_matches_finite_differences() {
+        check_decoder(&ModelConfig {
+            n_conditions: 3,
+            ..ModelConfig::small(2)
+        });
+    }
+
+    #[test]
+    fn stacked_input_puts_z_over_c_per_column() {
+        let z = Matrix::from_column_slice(2, 2, &[1.0, 2.0, 3.0, 4.0]);
+        let c = Matrix::from_column_slice(1, 2, &[-1.0, -2.0]);
+        let u = stack_input(&z, Some(&c));
+        assert_eq!(u.as_slice(), &[1.0, 2.0, -1.0, 3.0, 4.0, -2.0]);
+        assert!(matches!(stack_input(&z, None), Cow::Borrowed(_)));
+    }
+
+    fn check_decoder(config: &ModelConfig) {
+        let config = config.clone();
         let cols = 2;
         let mut checked = 0;
         for seed in 0..20 {
             let mut rng = stream(seed, Stream::Init);
             let params = Parameters::<f64>::glorot(&config, &mut rng).unwrap();
-            let mut z = Matrix::zeros(config.n_latent, cols);
+            let mut z = Matrix::zeros(config.n_decoder_inputs(), cols);
             fill_standard_normal(z.as_mut_slice(), &mut rng);
             let random = |rows: usize, rng: &mut linalg::Rng| {
                 let mut m = Matrix::zeros(rows, cols);

@@ -160,7 +160,55 @@ pub fn loss_and_gradient<T: Float>(
     noise: &StepNoise<T>,
     grad: &mut Parameters<T>,
 ) -> Result<LossTerms> {
-    loss_and_gradient_with_pattern(model, batch, objective, noise, grad, None)
+    loss_and_gradient_with_pattern(model, batch, None, objective, noise, grad, None)
+}
+
+/// [`loss_and_gradient`] of the conditional model (CVAE, [C §3.4]): `conditions`
+/// (`n_conditions × B`, one column per molecule of the batch, the standardised properties) are
+/// appended to every reparameterised `z_r` of their molecule, so both decoder heads read
+/// `[z_r ‖ c_b(r)]`. The batch's features must already carry the conditions as node channels
+/// ([`crate::features::conditional_scattering_features`]). The objective is otherwise the same.
+///
+/// ```text
+/// rec_r = −log p(A, F | z_r, c_b(r)),   KL_r = KL(q(z | x_b, c_b) ‖ N(0, I))   [C §3.4]
+/// ```
+///
+/// # Errors
+/// As [`loss_and_gradient`]; [`Error::ShapeMismatch`] if `conditions` is not
+/// `n_conditions × B` or the model is unconditional; [`Error::InvalidConfig`] if the objective
+/// has R1–R4 penalties: the code rejects constrained conditional training, because the
+/// penalties' prior samples have no conditions [C §3.4].
+///
+/// # Example
+/// ```
+/// use linalg::{Matrix, rng::{stream, Stream}};
+/// use mol_vae::{Batch, MolVae, ModelConfig, ObjectiveConfig, StepNoise, loss_and_gradient_conditional};
+/// let config = ModelConfig { n_conditions: 3, ..ModelConfig::small(6) };
+/// let mut model = MolVae::<f64>::new(config, &mut stream(0, Stream::Init)).unwrap();
+/// let targets = vec![molgraph::parse_smiles("CO").unwrap().to_dense(); 2];
+/// let features = Matrix::from_fn(6, 2, |i, j| (i + 3 * j) as f64);
+/// let conditions = Matrix::from_column_slice(3, 2, &[0.5, -1.0, 0.2, -0.5, 1.0, 0.0]);
+/// let objective = ObjectiveConfig { n_samples: 2, ..ObjectiveConfig::for_batch_size(2) };
+/// let noise = StepNoise::draw(3, 2, &objective, &mut stream(0, Stream::Noise));
+/// let batch = Batch { features: &features, targets: &targets, weights: &[0.5, 0.5], n_items: 2 };
+/// let mut grad = model.params.zeros_like();
+/// let terms = loss_and_gradient_conditional(&mut model, &batch, &conditions, &objective, &noise, &mut grad).unwrap();
+/// assert!(terms.loss > 0.0);
+/// // The condition columns of the first decoder layer receive a gradient.
+/// assert!(grad.decoder[0].weight.column(3).iter().any(|g| *g != 0.0));
+/// // A condition vector of the wrong length is an error, not a panic.
+/// let short = Matrix::zeros(2, 2);
+/// assert!(loss_and_gradient_conditional(&mut model, &batch, &short, &objective, &noise, &mut grad).is_err());
+/// ```
+pub fn loss_and_gradient_conditional<T: Float>(
+    model: &mut MolVae<T>,
+    batch: &Batch<'_, T>,
+    conditions: &Matrix<T>,
+    objective: &ObjectiveConfig,
+    noise: &StepNoise<T>,
+    grad: &mut Parameters<T>,
+) -> Result<LossTerms> {
+    loss_and_gradient_with_pattern(model, batch, Some(conditions), objective, noise, grad, None)
 }
 
 /// [`loss_and_gradient`], also reporting (if asked) the activation pattern: the sign of every
@@ -169,6 +217,7 @@ pub fn loss_and_gradient<T: Float>(
 pub(crate) fn loss_and_gradient_with_pattern<T: Float>(
     model: &mut MolVae<T>,
     batch: &Batch<'_, T>,
+    conditions: Option<&Matrix<T>>,
     objective: &ObjectiveConfig,
     noise: &StepNoise<T>,
     grad: &mut Parameters<T>,
@@ -177,6 +226,12 @@ pub(crate) fn loss_and_gradient_with_pattern<T: Float>(
     model.check_features(batch.features)?;
     let config = model.config().clone();
     let b = batch.features.ncols();
+    model.check_conditions(
+        "loss_and_gradient (conditions, one column per molecule)",
+        conditions,
+        b,
+    )?;
+    check_not_constrained_conditional(objective, &config)?;
     let l = objective.n_samples;
     if l == 0 {
         return Err(Error::InvalidConfig {
@@ -222,7 +277,10 @@ pub(crate) fn loss_and_gradient_with_pattern<T: Float>(
             z[(i, r)] = mu + noise.epsilon[(i, r)] * sd;
         }
     }
-    let cache = decoder::forward(params, &config, &z);
+    // Each row's decoder input is [z_r ‖ c_b(r)] in the conditional model [C §3.4].
+    let row_conditions = conditions.map(|c| Matrix::from_fn(c.nrows(), rows, |i, r| c[(i, r % b)]));
+    let input = decoder::stack_input(&z, row_conditions.as_ref());
+    let cache = decoder::forward(params, &config, &input);
     if let Some(out) = pattern.as_deref_mut() {
         enc_cache.push_pattern(&params.hidden_norm, out);
         cache.push_pattern(out);
@@ -437,6 +495,24 @@ fn penalties<T: Float>(
     (loss, means)
 }
 
+/// The code rejects R1–R4 penalties on a conditional model (its prior samples carry no
+/// conditions) [C §3.4]; so do we.
+pub(crate) fn check_not_constrained_conditional(
+    objective: &ObjectiveConfig,
+    config: &crate::ModelConfig,
+) -> Result<()> {
+    if objective.constrained() && config.n_conditions > 0 {
+        return Err(Error::InvalidConfig {
+            name: "constraint_weights",
+            reason: format!(
+                "the R1–R4 penalties {:?} cannot be combined with a conditional model (n_conditions = {}); the paper's code rejects constrained conditional design too",
+                objective.constraint_weights, config.n_conditions
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Per target: atom class per node and bond class per ordered pair (row-major `n × n`).
 fn target_classes(targets: &[DenseGraph], n: usize) -> Result<Vec<(Vec<usize>, Vec<usize>)>> {
     targets
@@ -498,9 +574,13 @@ mod tests {
     use crate::ModelConfig;
 
     /// Checks the full objective's gradient at up to 20 seeds, keeping 3 whose activation
-    /// pattern is constant within the finite-difference steps.
-    fn check_objective(constraint_weights: [f64; 4]) {
-        let config = ModelConfig::small(4);
+    /// pattern is constant within the finite-difference steps; with `n_conditions > 0`, the
+    /// conditional objective on random standardised conditions.
+    fn check_objective(constraint_weights: [f64; 4], n_conditions: usize) {
+        let config = ModelConfig {
+            n_conditions,
+            ..ModelConfig::small(4)
+        };
         let targets: Vec<DenseGraph> = ["CC#N", "OC=O", "C1CC1"]
             .iter()
             .map(|s| molgraph::parse_smiles(s).unwrap().to_dense())
@@ -519,6 +599,11 @@ mod tests {
             let mut features = Matrix::zeros(config.n_features, 3);
             fill_standard_normal(features.as_mut_slice(), &mut rng);
             let noise = StepNoise::draw(config.n_latent, 3, &objective, &mut rng);
+            let conditions = (n_conditions > 0).then(|| {
+                let mut c = Matrix::zeros(n_conditions, 3);
+                fill_standard_normal(c.as_mut_slice(), &mut rng);
+                c
+            });
             let batch = Batch {
                 features: &features,
                 targets: &targets,
@@ -530,6 +615,7 @@ mod tests {
             let terms = loss_and_gradient_with_pattern(
                 &mut model,
                 &batch,
+                conditions.as_ref(),
                 &objective,
                 &noise,
                 &mut grad,
@@ -550,6 +636,7 @@ mod tests {
                     let t = loss_and_gradient_with_pattern(
                         &mut m,
                         &batch,
+                        conditions.as_ref(),
                         &objective,
                         &noise,
                         &mut g,
@@ -578,11 +665,16 @@ mod tests {
 
     #[test]
     fn weighted_elbo_gradient_matches_finite_differences() {
-        check_objective([0.0; 4]);
+        check_objective([0.0; 4], 0);
     }
 
     #[test]
     fn constrained_elbo_gradient_matches_finite_differences() {
-        check_objective([0.7, 0.5, 1.3, 2.0]);
+        check_objective([0.7, 0.5, 1.3, 2.0], 0);
+    }
+
+    #[test]
+    fn conditional_elbo_gradient_matches_finite_differences() {
+        check_objective([0.0; 4], 3);
     }
 }

@@ -62,6 +62,12 @@ pub enum Error {
         /// What does not fit.
         reason: String,
     },
+    /// Conditions of the conditional model (or their Gaussian model) are not usable: an index out
+    /// of range, a NaN, a covariance that is not positive definite.
+    InvalidConditions {
+        /// What is wrong.
+        reason: String,
+    },
     /// The scattering transform rejected a graph.
     Scattering {
         /// Index of the graph.
@@ -98,6 +104,7 @@ impl fmt::Display for Error {
             }
             Error::Empty { what } => write!(f, "{what} is empty"),
             Error::Checkpoint { reason } => write!(f, "checkpoint does not fit: {reason}"),
+            Error::InvalidConditions { reason } => write!(f, "invalid conditions: {reason}"),
             Error::Scattering { item, source } => {
                 write!(f, "scattering of graph {item}: {source}")
             }

@@ -1,5 +1,6 @@
 //! Generation: prior samples `z ~ N(0, I)` decoded by argmax to graphs (digest molecular.md
-//! §3.1, "decoding at sample time").
+//! §3.1, "decoding at sample time"), unconditionally or, for the conditional model, under given
+//! conditions (§3.4).
 
 use linalg::{Float, Matrix, Rng, activation::argmax, gaussian::fill_standard_normal};
 use molgraph::{AtomClass, DenseGraph, MAX_ATOMS};
@@ -44,6 +45,41 @@ pub fn sample_prior<T: Float>(n_latent: usize, n_samples: usize, rng: &mut Rng) 
 /// assert!(graphs.iter().all(|g| (0..9).all(|i| g.bond_orders[i][i] == 0)));
 /// ```
 pub fn decode_argmax<T: Float>(model: &MolVae<T>, z: &Matrix<T>) -> Result<Vec<DenseGraph>> {
+    decode_argmax_with(model, z, None)
+}
+
+/// [`decode_argmax`] for the conditional model: column `j` of `z` is decoded under column `j`
+/// of `conditions` (`n_conditions × R`) [C §3.4].
+///
+/// # Errors
+/// As [`crate::MolVae::decode_conditional`]; [`Error::NonFiniteOutput`] if a logit is NaN.
+///
+/// # Example
+/// ```
+/// use linalg::{Matrix, rng::{stream, Stream}};
+/// use mol_vae::{ModelConfig, MolVae, generate};
+/// let config = ModelConfig { n_conditions: 3, ..ModelConfig::small(6) };
+/// let model = MolVae::<f32>::new(config, &mut stream(0, Stream::Init)).unwrap();
+/// let z = generate::sample_prior(3, 4, &mut stream(0, Stream::Sample));
+/// let graphs = generate::decode_argmax_conditional(&model, &z, &Matrix::zeros(3, 4)).unwrap();
+/// assert_eq!(graphs.len(), 4);
+/// assert!(generate::decode_argmax_conditional(&model, &z, &Matrix::zeros(3, 5)).is_err());
+/// ```
+pub fn decode_argmax_conditional<T: Float>(
+    model: &MolVae<T>,
+    z: &Matrix<T>,
+    conditions: &Matrix<T>,
+) -> Result<Vec<DenseGraph>> {
+    // Check the whole matrix once, so a chunk never reports a partial shape.
+    model.check_conditions("decode_argmax_conditional", Some(conditions), z.ncols())?;
+    decode_argmax_with(model, z, Some(conditions))
+}
+
+fn decode_argmax_with<T: Float>(
+    model: &MolVae<T>,
+    z: &Matrix<T>,
+    conditions: Option<&Matrix<T>>,
+) -> Result<Vec<DenseGraph>> {
     let n = model.config().n_nodes;
     let n_atom = model.config().n_atom_logits();
     let n_bond = model.config().n_bond_logits();
@@ -51,7 +87,11 @@ pub fn decode_argmax<T: Float>(model: &MolVae<T>, z: &Matrix<T>) -> Result<Vec<D
     let mut start = 0;
     while start < z.ncols() {
         let len = CHUNK.min(z.ncols() - start);
-        let decoded = model.decode(&z.columns(start, len).into_owned())?;
+        let z_chunk = z.columns(start, len).into_owned();
+        let decoded = match conditions {
+            None => model.decode(&z_chunk)?,
+            Some(c) => model.decode_conditional(&z_chunk, &c.columns(start, len).into_owned())?,
+        };
         for col in 0..len {
             let sample = start + col;
             let bad = || Error::NonFiniteOutput { sample };
@@ -109,4 +149,44 @@ pub fn sample_graphs<T: Float>(
     }
     let z = sample_prior(model.config().n_latent, n_samples, rng);
     decode_argmax(model, &z)
+}
+
+/// Conditional design samples: one latent code `z ~ N(0, I)` per column of `conditions`
+/// (`n_conditions × n`, the standardised conditions, e.g. from
+/// [`crate::conditions::ConditionGaussian::sample_given`]), decoded by argmax under its
+/// column [C §3.4].
+///
+/// # Errors
+/// As [`decode_argmax_conditional`]; [`Error::Empty`] for no columns.
+///
+/// # Example
+/// ```
+/// use linalg::{Matrix, rng::{stream, Stream}};
+/// use mol_vae::{ModelConfig, MolVae, conditions::ConditionGaussian, generate};
+/// let config = ModelConfig { n_conditions: 3, ..ModelConfig::small(6) };
+/// let model = MolVae::<f32>::new(config, &mut stream(0, Stream::Init)).unwrap();
+/// let gaussian = ConditionGaussian::new(vec![0.0; 3], Matrix::identity(3, 3)).unwrap();
+/// let mut rng = stream(0, Stream::Sample);
+/// // Target: property 1 at +1 standard deviation; properties 0 and 2 from their conditional.
+/// let c = gaussian.sample_given(1, 1.0, 5, &mut rng).unwrap().map(|v| v as f32);
+/// let graphs = generate::sample_conditional_graphs(&model, &c, &mut rng).unwrap();
+/// assert_eq!(graphs.len(), 5);
+/// ```
+pub fn sample_conditional_graphs<T: Float>(
+    model: &MolVae<T>,
+    conditions: &Matrix<T>,
+    rng: &mut Rng,
+) -> Result<Vec<DenseGraph>> {
+    if conditions.ncols() == 0 {
+        return Err(Error::Empty {
+            what: "sample request",
+        });
+    }
+    model.check_conditions(
+        "sample_conditional_graphs",
+        Some(conditions),
+        conditions.ncols(),
+    )?;
+    let z = sample_prior(model.config().n_latent, conditions.ncols(), rng);
+    decode_argmax_conditional(model, &z, conditions)
 }

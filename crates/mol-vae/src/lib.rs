@@ -20,6 +20,17 @@
 //! 5. [`MolVae::encode`] (evaluation mode, `μ` as the latent code) for latent maps and
 //!    property regression.
 //!
+//! The conditional design (CVAE, digest §3.4) is the same network with
+//! [`ModelConfig::n_conditions`] `= 3`: standardised (TPSA, MolWt, LogP)
+//! ([`conditions::StandardScaler`]) enter the encoder as constant node channels
+//! ([`features::conditional_scattering_features`], 15,080 features) and both decoder heads as
+//! `[z ‖ c]` ([`MolVae::decode_conditional`]); it trains with [`Dataset::with_conditions`]
+//! ([`loss_and_gradient_conditional`] per batch) and samples with
+//! [`conditions::ConditionGaussian::sample_given`] (a target for one property, the others from
+//! their Gaussian conditional) and [`generate::sample_conditional_graphs`]. R1–R4 penalties on
+//! a conditional model are rejected, as in the code. `n_conditions = 0` (the default) is the
+//! unconditional model, bit for bit.
+//!
 //! The central design decision: the network is written out layer by layer over minibatch
 //! matrices (one sample per column) with `linalg`'s GEMMs, and every backward pass is
 //! hand-written and checked against central finite differences in `f64` (the model is generic
@@ -50,6 +61,7 @@ mod error;
 
 mod adam;
 mod batch_norm;
+pub mod conditions;
 mod config;
 pub mod constraints;
 mod decoder;
@@ -66,7 +78,10 @@ pub use crate::{
     adam::{Adam, AdamConfig},
     batch_norm::{Affine, Mode, RunningStats},
     config::{ModelConfig, N_ATOM_CLASSES, N_BOND_CLASSES},
-    elbo::{Batch, LossTerms, ObjectiveConfig, StepNoise, loss_and_gradient},
+    elbo::{
+        Batch, LossTerms, ObjectiveConfig, StepNoise, loss_and_gradient,
+        loss_and_gradient_conditional,
+    },
     error::{Error, Result},
     linear::Linear,
     model::{Decoded, Encoding, MolVae, Parameters},

@@ -11,6 +11,8 @@ use crate::{
     linear::Linear,
 };
 
+mod format;
+
 /// Every trainable tensor of the network (3,937,713 numbers at the paper's sizes, digest §3.1).
 ///
 /// The same type holds gradients and Adam's moments, so optimisers and checkpoints walk one
@@ -28,9 +30,11 @@ pub struct Parameters<T: Float> {
     pub mean: Linear<T>,
     /// `Linear(400, 30)` → log σ².
     pub log_var: Linear<T>,
-    /// The adjacency net `30 → 60 → 120 → 240 → 288`, each followed by LeakyReLU.
+    /// The adjacency net `30 → 60 → 120 → 240 → 288`, each followed by LeakyReLU (input
+    /// `[z ‖ c]`, `30 + n_conditions` wide, in the conditional model).
     pub decoder: Vec<Linear<T>>,
-    /// The atom head `Linear(324 + 30, 45)`, followed by LeakyReLU.
+    /// The atom head `Linear(324 + 30, 45)`, followed by LeakyReLU (input
+    /// `[softmax(W) ‖ z ‖ c]` in the conditional model).
     pub atom_head: Linear<T>,
 }
 
@@ -46,7 +50,7 @@ impl<T: Float> Parameters<T> {
         let mean = Linear::glorot(config.n_latent, config.n_hidden, rng);
         let log_var = Linear::glorot(config.n_latent, config.n_hidden, rng);
         let mut decoder = Vec::with_capacity(config.decoder_widths.len());
-        let mut n_in = config.n_latent;
+        let mut n_in = config.n_decoder_inputs();
         for &n_out in &config.decoder_widths {
             decoder.push(Linear::glorot(n_out, n_in, rng));
             n_in = n_out;
@@ -174,8 +178,17 @@ impl<T: Float> Parameters<T> {
 /// The graph-scattering VAE (digest §3.1): encoder `BN → FC 400 → BN → ReLU → (μ, log σ²)`,
 /// one-shot decoder `z → 60 → 120 → 240 → 288 → LeakyReLU(H_t H_tᵀ)` for bonds and
 /// `LeakyReLU(FC([softmax(bonds) ‖ z]))` for atoms.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(bound = "")]
+///
+/// With [`ModelConfig::n_conditions`] `> 0` it is the conditional model (CVAE) of the code's
+/// conditional design [C §3.4]: the decoder reads `[z ‖ c]` in both heads
+/// ([`MolVae::decode_conditional`]) and the encoder's features carry `c` as constant node
+/// channels ([`crate::features::conditional_scattering_features`]).
+///
+/// Serialisation writes the configuration without `n_conditions`, so an unconditional model's
+/// bytes (and checkpoints written before the conditional model existed) are unchanged; reading
+/// recovers `n_conditions` from the width of the first decoder layer and checks every tensor's
+/// shape against the configuration.
+#[derive(Debug, Clone, PartialEq)]
 pub struct MolVae<T: Float = f32> {
     config: ModelConfig,
     /// Trainable parameters.
@@ -278,10 +291,52 @@ impl<T: Float> MolVae<T> {
     /// // Symmetric bond logits: W[u, v, t] = W[v, u, t].
     /// assert_eq!(out.bond_logits[((0 * n + 1) * 4 + 2, 0)], out.bond_logits[((1 * n + 0) * 4 + 2, 0)]);
     /// ```
+    /// [`Error::ShapeMismatch`] also for a conditional model (use
+    /// [`MolVae::decode_conditional`]).
     pub fn decode(&self, z: &Matrix<T>) -> Result<Decoded<T>> {
+        self.decode_with("MolVae::decode", z, None)
+    }
+
+    /// Decodes latent codes `z` (`n_latent × R`) under conditions `c` (`n_conditions × R`, one
+    /// column per code): both decoder heads read `[z ‖ c]` [C §3.4].
+    ///
+    /// ```text
+    /// H = adjacency net([z ‖ c]),   F = LReLU(W_a [vec(P) ‖ z ‖ c] + b_a)   [C §3.4]
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if `z` does not have `n_latent` rows, or `c` does not have
+    /// `n_conditions` rows and as many columns as `z` (an unconditional model takes no
+    /// conditions: use [`MolVae::decode`]); [`Error::Empty`] for no columns.
+    ///
+    /// # Example
+    /// ```
+    /// use linalg::{Matrix, rng::{stream, Stream}};
+    /// use mol_vae::{ModelConfig, MolVae};
+    /// let config = ModelConfig { n_conditions: 2, ..ModelConfig::small(6) };
+    /// let model = MolVae::<f64>::new(config, &mut stream(1, Stream::Init)).unwrap();
+    /// let z = Matrix::from_element(3, 2, 0.1);
+    /// let c = Matrix::from_column_slice(2, 2, &[-1.0, 0.5, 1.0, 0.5]);
+    /// let out = model.decode_conditional(&z, &c).unwrap();
+    /// // Same z, different conditions: different logits.
+    /// assert_ne!(out.atom_logits.column(0), out.atom_logits.column(1));
+    /// // Conditions of the wrong length are an error, not a panic.
+    /// assert!(model.decode_conditional(&z, &Matrix::zeros(3, 2)).is_err());
+    /// assert!(model.decode(&z).is_err());
+    /// ```
+    pub fn decode_conditional(&self, z: &Matrix<T>, conditions: &Matrix<T>) -> Result<Decoded<T>> {
+        self.decode_with("MolVae::decode_conditional", z, Some(conditions))
+    }
+
+    fn decode_with(
+        &self,
+        op: &'static str,
+        z: &Matrix<T>,
+        conditions: Option<&Matrix<T>>,
+    ) -> Result<Decoded<T>> {
         if z.nrows() != self.config.n_latent {
             return Err(Error::ShapeMismatch {
-                op: "MolVae::decode",
+                op,
                 expected: (self.config.n_latent, z.ncols()),
                 got: z.shape(),
             });
@@ -291,12 +346,34 @@ impl<T: Float> MolVae<T> {
                 what: "latent batch",
             });
         }
-        let cache = decoder::forward(&self.params, &self.config, z);
+        self.check_conditions(op, conditions, z.ncols())?;
+        let input = decoder::stack_input(z, conditions);
+        let cache = decoder::forward(&self.params, &self.config, &input);
         Ok(Decoded {
             atom_logits: cache.atom_logits,
             bond_logits: cache.bond_logits,
             bond_probs: cache.bond_probs,
         })
+    }
+
+    /// Checks that `conditions` is `n_conditions × cols` (and absent for an unconditional model).
+    pub(crate) fn check_conditions(
+        &self,
+        op: &'static str,
+        conditions: Option<&Matrix<T>>,
+        cols: usize,
+    ) -> Result<()> {
+        let want = self.config.n_conditions;
+        let got = conditions.map_or((0, 0), |c| c.shape());
+        match conditions {
+            None if want == 0 => Ok(()),
+            Some(c) if want > 0 && c.shape() == (want, cols) => Ok(()),
+            _ => Err(Error::ShapeMismatch {
+                op,
+                expected: (want, if want == 0 { 0 } else { cols }),
+                got,
+            }),
+        }
     }
 
     pub(crate) fn check_features(&self, features: &Matrix<T>) -> Result<()> {

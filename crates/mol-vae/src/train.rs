@@ -9,7 +9,8 @@ use molgraph::DenseGraph;
 
 use crate::{
     Adam, AdamConfig, Batch, Error, MolVae, ObjectiveConfig, Result, StepNoise,
-    constraints::CONNECTIVITY_SHARPNESS, loss_and_gradient,
+    constraints::CONNECTIVITY_SHARPNESS,
+    elbo::{check_not_constrained_conditional, loss_and_gradient_with_pattern},
 };
 
 /// Training settings; [`Default`] holds the paper's values [C §3.3].
@@ -94,12 +95,14 @@ impl TrainConfig {
     }
 }
 
-/// Training data: scattering features (one column per molecule), target graphs, and weights.
+/// Training data: scattering features (one column per molecule), target graphs, weights, and
+/// for the conditional model the conditions ([`Dataset::with_conditions`]).
 #[derive(Debug, Clone)]
 pub struct Dataset<'a, T: Float> {
     features: &'a Matrix<T>,
     targets: &'a [DenseGraph],
     weights: Vec<f64>,
+    conditions: Option<&'a Matrix<T>>,
 }
 
 impl<'a, T: Float> Dataset<'a, T> {
@@ -137,7 +140,49 @@ impl<'a, T: Float> Dataset<'a, T> {
             features,
             targets,
             weights: vec![1.0 / n as f64; n],
+            conditions: None,
         })
+    }
+
+    /// The conditions of the conditional model (CVAE): `n_conditions × N`, one column per
+    /// molecule, the standardised properties that its features also carry as node channels
+    /// [C §3.4]. [`train`] then feeds each batch's columns to
+    /// [`crate::loss_and_gradient_conditional`].
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if there is not one column per molecule or no row;
+    /// [`Error::InvalidTarget`] naming the molecule with a NaN or infinite condition.
+    ///
+    /// # Example
+    /// ```
+    /// use linalg::Matrix;
+    /// let targets = vec![molgraph::parse_smiles("C").unwrap().to_dense(); 2];
+    /// let features = Matrix::<f32>::zeros(4, 2);
+    /// let conditions = Matrix::<f32>::from_column_slice(3, 2, &[0.1, 0.2, 0.3, -0.1, -0.2, -0.3]);
+    /// let data = mol_vae::Dataset::new(&features, &targets).unwrap().with_conditions(&conditions).unwrap();
+    /// assert_eq!(data.conditions().map(|c| c.shape()), Some((3, 2)));
+    /// let wrong = Matrix::<f32>::zeros(3, 5);
+    /// assert!(mol_vae::Dataset::new(&features, &targets).unwrap().with_conditions(&wrong).is_err());
+    /// ```
+    pub fn with_conditions(mut self, conditions: &'a Matrix<T>) -> Result<Dataset<'a, T>> {
+        let n = self.targets.len();
+        if conditions.ncols() != n || conditions.nrows() == 0 {
+            return Err(Error::ShapeMismatch {
+                op: "Dataset::with_conditions (one column per molecule)",
+                expected: (conditions.nrows().max(1), n),
+                got: conditions.shape(),
+            });
+        }
+        if let Some(item) =
+            (0..n).find(|&j| conditions.column(j).iter().any(|v| !v.as_f64().is_finite()))
+        {
+            return Err(Error::InvalidTarget {
+                item,
+                reason: "a condition is NaN or infinite".into(),
+            });
+        }
+        self.conditions = Some(conditions);
+        Ok(self)
     }
 
     /// Per-molecule weights (a Bayesian-bootstrap draw), rescaled to sum to 1 [C §4].
@@ -202,6 +247,11 @@ impl<'a, T: Float> Dataset<'a, T> {
     /// The target graphs.
     pub fn targets(&self) -> &[DenseGraph] {
         self.targets
+    }
+
+    /// The conditions (`n_conditions × N`), if this is a conditional model's data set.
+    pub fn conditions(&self) -> Option<&Matrix<T>> {
+        self.conditions
     }
 }
 
@@ -290,11 +340,11 @@ impl<T: Float> Checkpoint<T> {
 }
 
 /// One training step: draws the step's noise from `rng` ([`StepNoise::draw`]), computes
-/// [`loss_and_gradient`] into `grad` (zeroed first), and takes one Adam step. `grad` is a
+/// [`crate::loss_and_gradient`] into `grad` (zeroed first), and takes one Adam step. `grad` is a
 /// reusable buffer shaped like the parameters.
 ///
 /// # Errors
-/// As [`loss_and_gradient`]; [`Error::NonFinite`] (epoch and step 0) if the loss is NaN or
+/// As [`crate::loss_and_gradient`]; [`Error::NonFinite`] (epoch and step 0) if the loss is NaN or
 /// infinite, in which case the parameters and Adam are not updated.
 ///
 /// # Example
@@ -322,6 +372,21 @@ pub fn train_step<T: Float>(
     grad: &mut crate::Parameters<T>,
     rng: &mut Rng,
 ) -> Result<crate::LossTerms> {
+    conditional_step(model, adam, batch, None, objective, adam_config, grad, rng)
+}
+
+/// [`train_step`] with optional conditions (`n_conditions × B`) for the conditional model.
+#[allow(clippy::too_many_arguments)]
+fn conditional_step<T: Float>(
+    model: &mut MolVae<T>,
+    adam: &mut Adam<T>,
+    batch: &Batch<'_, T>,
+    conditions: Option<&Matrix<T>>,
+    objective: &ObjectiveConfig,
+    adam_config: &AdamConfig,
+    grad: &mut crate::Parameters<T>,
+    rng: &mut Rng,
+) -> Result<crate::LossTerms> {
     let noise = StepNoise::draw(
         model.config().n_latent,
         batch.features.ncols(),
@@ -330,7 +395,8 @@ pub fn train_step<T: Float>(
     );
     grad.fill_zero();
     let stats_before = (model.input_stats.clone(), model.hidden_stats.clone());
-    let terms = loss_and_gradient(model, batch, objective, &noise, grad)?;
+    let terms =
+        loss_and_gradient_with_pattern(model, batch, conditions, objective, &noise, grad, None)?;
     if !terms.loss.is_finite() {
         model.input_stats = stats_before.0;
         model.hidden_stats = stats_before.1;
@@ -349,10 +415,10 @@ pub fn train_step<T: Float>(
 ///
 /// Minibatches are consecutive runs of `B = ⌊N/25⌋` molecules in data order (the code's
 /// `DataLoader` without shuffling, remainder batch kept) [C §3.3, §9]. Each step draws its
-/// noise with [`StepNoise::draw`], computes [`loss_and_gradient`] and takes one Adam step.
+/// noise with [`StepNoise::draw`], computes [`crate::loss_and_gradient`] and takes one Adam step.
 ///
 /// # Errors
-/// Configuration and shape errors as [`TrainConfig::objective`] and [`loss_and_gradient`];
+/// Configuration and shape errors as [`TrainConfig::objective`] and [`crate::loss_and_gradient`];
 /// [`Error::NonFinite`] naming the epoch and step where the loss became NaN or infinite (the
 /// model is left as it was before that step).
 ///
@@ -376,9 +442,14 @@ pub fn train<T: Float>(
 /// sees each epoch's statistics and the checkpoint after that epoch (save it there to resume
 /// later: the continuation is bit-identical to an uninterrupted run).
 ///
+/// A conditional model ([`crate::ModelConfig::n_conditions`] `> 0`) trains on a data set with
+/// [`Dataset::with_conditions`], each batch through [`crate::loss_and_gradient_conditional`].
+///
 /// # Errors
 /// As [`train`]; [`Error::Checkpoint`] if the checkpoint was started on a different number of
-/// molecules. On [`Error::NonFinite`] the checkpoint's model and Adam state are those before
+/// molecules; [`Error::ShapeMismatch`] if the data set's conditions do not match the model's
+/// `n_conditions` (none for an unconditional model); [`Error::InvalidConfig`] for penalties on
+/// a conditional model (rejected as in the code, [C §3.4]). On [`Error::NonFinite`] the checkpoint's model and Adam state are those before
 /// the failing step (mid-epoch; its `epochs_done` and `rng` still describe the last completed
 /// epoch, so resume from the last checkpoint `on_epoch` saw).
 ///
@@ -418,6 +489,12 @@ pub fn train_checkpoint<T: Float>(
         });
     }
     let objective = config.objective(n)?;
+    check_not_constrained_conditional(&objective, checkpoint.model.config())?;
+    checkpoint.model.check_conditions(
+        "train_checkpoint (Dataset::with_conditions, n_conditions × N)",
+        data.conditions,
+        n,
+    )?;
     let b = config.batch_size(n)?;
     let ranges: Vec<(usize, usize)> = (0..n).step_by(b).map(|s| (s, (s + b).min(n))).collect();
     if let Some(&(s, e)) = ranges
@@ -441,16 +518,20 @@ pub fn train_checkpoint<T: Float>(
         };
         for (step, &(start, end)) in ranges.iter().enumerate() {
             let features = data.features.columns(start, end - start).into_owned();
+            let conditions = data
+                .conditions
+                .map(|c| c.columns(start, end - start).into_owned());
             let batch = Batch {
                 features: &features,
                 targets: &data.targets[start..end],
                 weights: &data.weights[start..end],
                 n_items: n,
             };
-            let terms = train_step(
+            let terms = conditional_step(
                 &mut checkpoint.model,
                 &mut checkpoint.adam,
                 &batch,
+                conditions.as_ref(),
                 &objective,
                 &config.adam,
                 &mut grad,

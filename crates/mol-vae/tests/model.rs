@@ -78,3 +78,99 @@ fn evaluation_mode_encoding_uses_running_statistics() {
     let after = vae.encode(&x).unwrap();
     assert_ne!(before.mean, after.mean);
 }
+
+#[test]
+fn conditional_network_widens_only_the_decoder_inputs() {
+    let config = ModelConfig {
+        n_features: 15_080,
+        n_conditions: 3,
+        ..ModelConfig::default()
+    };
+    let params = Parameters::<f32>::glorot(&config, &mut stream(0, Stream::Init)).unwrap();
+    assert_eq!(params.hidden.weight.shape(), (400, 15_080));
+    assert_eq!(params.decoder[0].weight.shape(), (60, 33));
+    assert_eq!(params.decoder[1].weight.shape(), (120, 60));
+    assert_eq!(params.atom_head.weight.shape(), (45, 324 + 33));
+}
+
+#[test]
+fn unconditional_initialisation_is_unchanged_by_the_conditional_option() {
+    // n_conditions = 0 is the default and draws exactly the old layers (the first decoder
+    // layer reads z only); regression guard for bit-identical `reproduce molvae` outputs.
+    let config = ModelConfig::small(6);
+    assert_eq!(config.n_conditions, 0);
+    let params = Parameters::<f64>::glorot(&config, &mut stream(4, Stream::Init)).unwrap();
+    assert_eq!(params.decoder[0].n_in(), config.n_latent);
+    assert_eq!(
+        params.atom_head.n_in(),
+        config.n_bond_logits() + config.n_latent
+    );
+}
+
+/// The conditional model with its condition weight columns removed is an unconditional model,
+/// and with `c = 0` both decode alike: the conditions enter through those columns only.
+#[test]
+fn conditions_enter_the_decoder_through_their_own_columns_only() {
+    let k = 3;
+    let m = 2;
+    let config = ModelConfig {
+        n_conditions: m,
+        ..ModelConfig::small(6)
+    };
+    let conditional = MolVae::<f64>::new(config, &mut stream(5, Stream::Init)).unwrap();
+    let mut plain =
+        MolVae::<f64>::new(ModelConfig::small(6), &mut stream(5, Stream::Init)).unwrap();
+    plain.params = conditional.params.clone();
+    plain.params.decoder[0].weight = conditional.params.decoder[0]
+        .weight
+        .columns(0, k)
+        .into_owned();
+    let n_bond = plain.config().n_bond_logits();
+    plain.params.atom_head.weight = conditional
+        .params
+        .atom_head
+        .weight
+        .columns(0, n_bond + k)
+        .into_owned();
+    let z = mol_vae::generate::sample_prior::<f64>(k, 4, &mut stream(1, Stream::Sample));
+    let zero = Matrix::zeros(m, 4);
+    let a = conditional.decode_conditional(&z, &zero).unwrap();
+    let b = plain.decode(&z).unwrap();
+    let tol = linalg::testing::tol::EXACT;
+    linalg::testing::assert_all_close(a.atom_logits.as_slice(), b.atom_logits.as_slice(), tol);
+    linalg::testing::assert_all_close(a.bond_logits.as_slice(), b.bond_logits.as_slice(), tol);
+    // Non-zero conditions change both heads.
+    let c = Matrix::from_element(m, 4, 1.5);
+    let d = conditional.decode_conditional(&z, &c).unwrap();
+    assert_ne!(d.atom_logits, a.atom_logits);
+    assert_ne!(d.bond_logits, a.bond_logits);
+}
+
+#[test]
+fn condition_shape_mismatches_are_errors() {
+    let config = ModelConfig {
+        n_conditions: 3,
+        ..ModelConfig::small(6)
+    };
+    let conditional = MolVae::<f32>::new(config, &mut stream(0, Stream::Init)).unwrap();
+    let plain = MolVae::<f32>::new(ModelConfig::small(6), &mut stream(0, Stream::Init)).unwrap();
+    let z = Matrix::<f32>::zeros(3, 2);
+    let shape_error = |r: mol_vae::Result<mol_vae::Decoded<f32>>| {
+        matches!(r, Err(mol_vae::Error::ShapeMismatch { .. }))
+    };
+    assert!(shape_error(conditional.decode(&z)));
+    assert!(shape_error(
+        conditional.decode_conditional(&z, &Matrix::zeros(2, 2))
+    ));
+    assert!(shape_error(
+        conditional.decode_conditional(&z, &Matrix::zeros(3, 1))
+    ));
+    assert!(shape_error(
+        plain.decode_conditional(&z, &Matrix::zeros(3, 2))
+    ));
+    assert!(
+        conditional
+            .decode_conditional(&z, &Matrix::zeros(3, 2))
+            .is_ok()
+    );
+}

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod adam;
+mod conditions;
 mod constraints;
 mod elbo;
 mod features;

@@ -168,3 +168,113 @@ fn results_do_not_depend_on_the_thread_count() {
     let four: Vec<u32> = run(4).iter().map(|v| v.to_bits()).collect();
     assert_eq!(one, four);
 }
+
+/// Features that carry nothing (every column equal, so BatchNorm maps them to 0) and a
+/// different molecule per condition: only the conditional decoder can tell the targets apart.
+#[test]
+fn a_conditional_model_uses_its_conditions() {
+    let t = targets(&SMALL_SMILES);
+    let x = Matrix::<f32>::from_element(6, 8, 0.3);
+    let c = Matrix::<f32>::from_fn(2, 8, |k, j| {
+        if k == 0 {
+            j as f32 / 4.0 - 1.0
+        } else {
+            (j as f32).sin()
+        }
+    });
+    let config = TrainConfig {
+        epochs: 150,
+        batches_per_epoch: 2,
+        adam: mol_vae::AdamConfig {
+            lr: 1e-2,
+            ..mol_vae::AdamConfig::default()
+        },
+        ..TrainConfig::default()
+    };
+    let last_reconstruction = |n_conditions: usize| {
+        let model_config = ModelConfig {
+            n_conditions,
+            ..ModelConfig::small(6)
+        };
+        let mut vae = MolVae::<f32>::new(model_config, &mut stream(0, Stream::Init)).unwrap();
+        let mut data = Dataset::new(&x, &t).unwrap();
+        if n_conditions > 0 {
+            data = data.with_conditions(&c).unwrap();
+        }
+        let history = train(
+            &mut vae,
+            &data,
+            &config,
+            |_| {},
+            &mut stream(0, Stream::Noise),
+        )
+        .unwrap();
+        history[149].reconstruction
+    };
+    let plain = last_reconstruction(0);
+    let conditional = last_reconstruction(2);
+    assert!(
+        conditional < 0.5 * plain,
+        "reconstruction: unconditional {plain}, conditional {conditional}"
+    );
+}
+
+#[test]
+fn conditions_must_match_the_model() {
+    let (plain, x, t) = setup();
+    let c = Matrix::<f32>::zeros(3, 8);
+    let conditional = MolVae::<f32>::new(
+        ModelConfig {
+            n_conditions: 3,
+            ..ModelConfig::small(6)
+        },
+        &mut stream(0, Stream::Init),
+    )
+    .unwrap();
+    let config = TrainConfig {
+        epochs: 1,
+        batches_per_epoch: 2,
+        ..TrainConfig::default()
+    };
+    let noise = stream(0, Stream::Noise);
+    let without = Dataset::new(&x, &t).unwrap();
+    let with = Dataset::new(&x, &t).unwrap().with_conditions(&c).unwrap();
+    let mut ck = Checkpoint::start(conditional.clone(), 8, &noise);
+    assert!(matches!(
+        train_checkpoint(&mut ck, &without, &config, |_, _| {}),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    let mut ck = Checkpoint::start(plain, 8, &noise);
+    assert!(matches!(
+        train_checkpoint(&mut ck, &with, &config, |_, _| {}),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    let two = Matrix::<f32>::zeros(2, 8);
+    let mut ck = Checkpoint::start(conditional.clone(), 8, &noise);
+    let data_two = Dataset::new(&x, &t).unwrap().with_conditions(&two).unwrap();
+    assert!(matches!(
+        train_checkpoint(&mut ck, &data_two, &config, |_, _| {}),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    // Constrained + conditional is rejected, as in the paper's code.
+    let constrained = TrainConfig {
+        constraint_weights: [0.1, 0.1, 0.7, 0.7],
+        ..config.clone()
+    };
+    let mut ck = Checkpoint::start(conditional, 8, &noise);
+    let err = train_checkpoint(&mut ck, &with, &constrained, |_, _| {}).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidConfig {
+            name: "constraint_weights",
+            ..
+        }
+    ));
+    assert!(err.to_string().contains("conditional"));
+    let mut nan = c.clone();
+    nan[(0, 3)] = f32::NAN;
+    assert!(matches!(
+        Dataset::new(&x, &t).unwrap().with_conditions(&nan),
+        Err(Error::InvalidTarget { item: 3, .. })
+    ));
+}

@@ -1,7 +1,7 @@
 //! `reproduce molvae`: paper C (GSVAE) on QM9 — the base model and the physics-constrained one
 //! at N = 600, generation metrics from 10,000 prior samples, latent PCA, property histograms
-//! and sample SMILES. `molvae-uq` ([`uq`]) and `molvae-predict` ([`predict`]) live in the
-//! sub-modules.
+//! and sample SMILES. `molvae-uq` ([`uq`]), `molvae-predict` ([`predict`]) and
+//! `molvae-design` ([`design`], the conditional model) live in the sub-modules.
 //!
 //! Protocol (digest molecular.md §1, §3, §5.2): a seeded draw of featurisable QM9 molecules
 //! (train = the first N, test = the next 3,000); 9,425 scattering features with the warp fitted
@@ -17,6 +17,7 @@
 //! 2,000 in parallel) ≈ 1.5–2 h. Every training run checkpoints and continues with `--resume`.
 
 mod data;
+mod design;
 mod figures;
 mod predict;
 mod training;
@@ -41,7 +42,7 @@ use self::{
     figures::{constraint_chart, histogram_chart, latent_pca_chart, training_chart},
     training::{Checkpointing, Trained, checkpoint_dir, train_model},
 };
-pub(crate) use self::{predict::run as run_predict, uq::run as run_uq};
+pub(crate) use self::{design::run as run_design, predict::run as run_predict, uq::run as run_uq};
 use crate::{
     report::{Band, Metrics, Report},
     reproduce::Context,

@@ -273,4 +273,76 @@ mod tests {
         assert_eq!(resumed.history, straight.history);
         fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// Checkpoints written before the conditional model existed must still load: an
+    /// unconditional model serialises exactly as the old layout (its configuration without
+    /// `n_conditions`), and a conditional model round-trips with its `n_conditions` restored from
+    /// the first decoder layer's width.
+    #[test]
+    fn model_bytes_keep_the_old_layout_and_conditional_models_round_trip() {
+        use mol_vae::{Parameters, RunningStats};
+
+        #[derive(Serialize)]
+        struct OldConfig<'a> {
+            n_features: usize,
+            n_hidden: usize,
+            n_latent: usize,
+            decoder_widths: &'a [usize],
+            n_nodes: usize,
+            bond_embedding: usize,
+            leaky_slope: f64,
+            bn_momentum: f64,
+            bn_eps: f64,
+        }
+        #[derive(Serialize)]
+        struct OldModel<'a> {
+            config: OldConfig<'a>,
+            params: &'a Parameters<f32>,
+            input_stats: &'a RunningStats<f32>,
+            hidden_stats: &'a RunningStats<f32>,
+        }
+        let old_bytes = |model: &MolVae<f32>, n_latent: usize| {
+            let c = model.config();
+            let old = OldModel {
+                config: OldConfig {
+                    n_features: c.n_features,
+                    n_hidden: c.n_hidden,
+                    n_latent,
+                    decoder_widths: &c.decoder_widths,
+                    n_nodes: c.n_nodes,
+                    bond_embedding: c.bond_embedding,
+                    leaky_slope: c.leaky_slope,
+                    bn_momentum: c.bn_momentum,
+                    bn_eps: c.bn_eps,
+                },
+                params: &model.params,
+                input_stats: &model.input_stats,
+                hidden_stats: &model.hidden_stats,
+            };
+            bincode::serde::encode_to_vec(&old, bincode::config::standard()).unwrap()
+        };
+        let decode = |bytes: &[u8]| {
+            bincode::serde::decode_from_slice::<MolVae<f32>, _>(bytes, bincode::config::standard())
+                .map(|(model, _)| model)
+        };
+        let plain =
+            MolVae::<f32>::new(ModelConfig::small(6), &mut stream(1, Stream::Init)).unwrap();
+        let bytes = bincode::serde::encode_to_vec(&plain, bincode::config::standard()).unwrap();
+        assert_eq!(bytes, old_bytes(&plain, 3));
+        assert_eq!(decode(&bytes).unwrap(), plain);
+
+        let config = ModelConfig {
+            n_conditions: 3,
+            ..ModelConfig::small(6)
+        };
+        let conditional = MolVae::<f32>::new(config, &mut stream(1, Stream::Init)).unwrap();
+        let bytes =
+            bincode::serde::encode_to_vec(&conditional, bincode::config::standard()).unwrap();
+        let back = decode(&bytes).unwrap();
+        assert_eq!(back.config().n_conditions, 3);
+        assert_eq!(back, conditional);
+        // Tensors that do not fit the configuration are a decoding error, not a panic later.
+        assert!(decode(&old_bytes(&conditional, 4)).is_err());
+        assert!(decode(&old_bytes(&plain, 4)).is_err());
+    }
 }
