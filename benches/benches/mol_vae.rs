@@ -1,7 +1,8 @@
 //! GSVAE training-step benchmark at the paper's sizes (digest molecular.md §3): one step of
-//! B = 24 molecules with L = 4 Monte-Carlo copies (N = 600), 9,425 scattering features, the full
-//! 3.9 M-parameter network, f32, Adam included. Target: ≤ 20 ms per step (one 25-step epoch in
-//! ≤ 0.5 s on two cores).
+//! B = 24 molecules with L = 4 Monte-Carlo copies (N = 600, `molvae_step/24`) and of B = 8 with
+//! L = 12 (N = 200, the bootstrap replicas of `molvae-uq`, `molvae_step/8`), 9,425 scattering
+//! features, the full 3.9 M-parameter network, f32, Adam included. Target: ≤ 20 ms per step at
+//! N = 600 (one 25-step epoch in ≤ 0.5 s on two cores).
 #![allow(missing_docs)]
 
 use std::hint::black_box;
@@ -30,49 +31,50 @@ const SMILES: [&str; 8] = [
 fn molvae_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("mol_vae");
     configure(&mut group);
-    let batch_size = 24;
-    let config = ModelConfig::default();
-    let mut model = MolVae::<f32>::new(config.clone(), &mut stream(0, Stream::Init))
-        .expect("paper config is valid");
-    let mut adam = Adam::new(&model.params);
-    let mut grad = model.params.zeros_like();
-    // Non-negative like scattering features (means of moduli).
-    let mut features = Matrix::<f32>::zeros(config.n_features, batch_size);
-    fill_standard_normal(features.as_mut_slice(), &mut stream(0, Stream::Evaluation));
-    features.apply(|x| *x = x.abs());
-    let targets: Vec<_> = (0..batch_size)
-        .map(|i| {
-            molgraph::parse_smiles(SMILES[i % SMILES.len()])
-                .expect("bench SMILES parse")
-                .to_dense()
-        })
-        .collect();
-    let weights = vec![1.0 / 600.0; batch_size];
-    let batch = Batch {
-        features: &features,
-        targets: &targets,
-        weights: &weights,
-        n_items: 600,
-    };
-    let objective = ObjectiveConfig::for_batch_size(batch_size);
-    assert_eq!(objective.n_samples, 4);
-    let adam_config = AdamConfig::default();
-    let mut rng = stream(0, Stream::Noise);
-    group.bench_function(BenchmarkId::new("molvae_step", batch_size), |b| {
-        b.iter(|| {
-            let terms = train_step(
-                &mut model,
-                &mut adam,
-                &batch,
-                &objective,
-                &adam_config,
-                &mut grad,
-                &mut rng,
-            )
-            .expect("bench step is finite");
-            black_box(terms)
-        })
-    });
+    for (batch_size, n_items, n_samples) in [(24, 600, 4), (8, 200, 12)] {
+        let config = ModelConfig::default();
+        let mut model = MolVae::<f32>::new(config.clone(), &mut stream(0, Stream::Init))
+            .expect("paper config is valid");
+        let mut adam = Adam::new(&model.params);
+        let mut grad = model.params.zeros_like();
+        // Non-negative like scattering features (means of moduli).
+        let mut features = Matrix::<f32>::zeros(config.n_features, batch_size);
+        fill_standard_normal(features.as_mut_slice(), &mut stream(0, Stream::Evaluation));
+        features.apply(|x| *x = x.abs());
+        let targets: Vec<_> = (0..batch_size)
+            .map(|i| {
+                molgraph::parse_smiles(SMILES[i % SMILES.len()])
+                    .expect("bench SMILES parse")
+                    .to_dense()
+            })
+            .collect();
+        let weights = vec![1.0 / n_items as f64; batch_size];
+        let batch = Batch {
+            features: &features,
+            targets: &targets,
+            weights: &weights,
+            n_items,
+        };
+        let objective = ObjectiveConfig::for_batch_size(batch_size);
+        assert_eq!(objective.n_samples, n_samples);
+        let adam_config = AdamConfig::default();
+        let mut rng = stream(0, Stream::Noise);
+        group.bench_function(BenchmarkId::new("molvae_step", batch_size), |b| {
+            b.iter(|| {
+                let terms = train_step(
+                    &mut model,
+                    &mut adam,
+                    &batch,
+                    &objective,
+                    &adam_config,
+                    &mut grad,
+                    &mut rng,
+                )
+                .expect("bench step is finite");
+                black_box(terms)
+            })
+        });
+    }
     group.finish();
 }
 

@@ -98,8 +98,32 @@ impl Default for EpisodeConfig {
     }
 }
 
+/// What [`MetaTrainer::step`](crate::MetaTrainer::step) does when an episode's inner loop
+/// diverges (a NaN or an infinity in an activation, error, weight, tangent or the query loss).
+///
+/// Paper B does not say; PyTorch would propagate the NaN into Θ and end the run. A skipped or
+/// retreated episode is recorded with query accuracy 0, NaN query and meta loss, a zero
+/// gradient and no diagnostics (see [`EpisodeStats::is_diverged`](crate::EpisodeStats::is_diverged)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum OnDivergence {
+    /// No meta-update: Θ and Adam's moments stay, the episode counter moves on (default).
+    #[default]
+    Skip,
+    /// Return [`Error::Diverged`](crate::Error::Diverged) and leave the trainer unchanged.
+    Fail,
+    /// Retreat towards the rule that cannot diverge, Θ = (θ₀, 0, …, 0): every plastic θ_r with
+    /// r ≠ 0 moves one learning rate towards 0 (stopping at 0), θ₀ stays, and Adam's first
+    /// moment is cleared so that momentum does not carry Θ back over the edge; the second
+    /// moment and the step count stay.
+    ///
+    /// ```text
+    /// θ_r ← sign(θ_r) · max(|θ_r| − lr, 0)   (r ≠ 0),   m ← 0
+    /// ```
+    Retreat,
+}
+
 /// Adam on Θ with an L1 penalty [B §Methods, "Meta-training"; digest §1.5].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetaOptimizerConfig {
     /// Learning rate. Paper B: 1e-3.
     pub lr: f64,
@@ -112,6 +136,20 @@ pub struct MetaOptimizerConfig {
     /// L1 weight λ on `Σ_r |θ_r|` (all plastic terms, θ₀ included). 0 for the baselines
     /// [digest §1.6].
     pub l1: f64,
+    /// What a diverged episode does; [`OnDivergence::Skip`] by default.
+    #[serde(default)]
+    pub on_divergence: OnDivergence,
+    /// Rescale the meta-gradient `dL_query/dΘ` (over the plastic terms, before the L1
+    /// subgradient is added) to this Euclidean norm when it is longer; `None` (default, paper
+    /// B: no clipping) leaves it. One near-divergent episode can return a gradient 10⁴ times
+    /// the usual size, and Adam's second moment (β₂ = 0.999) then freezes Θ for hundreds of
+    /// episodes.
+    ///
+    /// ```text
+    /// g ← g · min(1, c / ‖g‖₂)
+    /// ```
+    #[serde(default)]
+    pub clip_norm: Option<f64>,
 }
 
 impl Default for MetaOptimizerConfig {
@@ -122,7 +160,30 @@ impl Default for MetaOptimizerConfig {
             beta2: 0.999,
             eps: 1e-8,
             l1: 0.0,
+            on_divergence: OnDivergence::Skip,
+            clip_norm: None,
         }
+    }
+}
+
+// Written out so that the defaults of `on_divergence` and `clip_norm` are not printed: [`MetaConfig::fingerprint`] hashes the
+// `Debug` form, and configs written before these fields existed (which skipped diverged
+// episodes and did not clip) keep their fingerprints and checkpoints.
+impl std::fmt::Debug for MetaOptimizerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = f.debug_struct("MetaOptimizerConfig");
+        out.field("lr", &self.lr)
+            .field("beta1", &self.beta1)
+            .field("beta2", &self.beta2)
+            .field("eps", &self.eps)
+            .field("l1", &self.l1);
+        if self.on_divergence != OnDivergence::Skip {
+            out.field("on_divergence", &self.on_divergence);
+        }
+        if let Some(clip) = self.clip_norm {
+            out.field("clip_norm", &clip);
+        }
+        out.finish()
     }
 }
 
@@ -281,6 +342,14 @@ impl MetaConfig {
             return Err(Error::InvalidConfig {
                 field: "optimizer.l1",
                 reason: format!("must be ≥ 0, got {}", opt.l1),
+            });
+        }
+        if let Some(clip) = opt.clip_norm
+            && !(clip.is_finite() && clip > 0.0)
+        {
+            return Err(Error::InvalidConfig {
+                field: "optimizer.clip_norm",
+                reason: format!("must be > 0, got {clip}"),
             });
         }
         Ok(())

@@ -58,7 +58,7 @@ mod trainer;
 
 pub use crate::{
     adam::Adam,
-    config::{EpisodeConfig, MetaConfig, MetaOptimizerConfig, RuleFamily},
+    config::{EpisodeConfig, MetaConfig, MetaOptimizerConfig, OnDivergence, RuleFamily},
     episode::{ImagePool, Phase, Task, eligible_classes, sample_task},
     error::{Error, Result},
     tangent::{InnerLoop, Pathway, Sample, UnrollOutcome, meta_gradient},

@@ -13,8 +13,8 @@ use linalg::{
 use plasticity_core::{Mlp, N_TERMS};
 
 use crate::{
-    Adam, Error, ImagePool, InnerLoop, MetaConfig, Pathway, Phase, Result, eligible_classes,
-    meta_gradient, sample_task,
+    Adam, Error, ImagePool, InnerLoop, MetaConfig, OnDivergence, Pathway, Phase, Result,
+    eligible_classes, meta_gradient, sample_task,
 };
 
 /// Item offset of meta-test episodes in the per-episode RNG streams, so that meta-test episode
@@ -49,6 +49,32 @@ pub struct EpisodeStats {
     /// `E_W` per weight layer on the query set after the online pass; empty without
     /// diagnostics [B §Results, Eqs. 11–12].
     pub orthonormality: Vec<f64>,
+}
+
+impl EpisodeStats {
+    /// Whether the episode's inner loop diverged (then skipped or retreated, see
+    /// [`OnDivergence`]): its query loss is NaN.
+    ///
+    /// # Example
+    /// ```
+    /// use meta_plasticity::{EpisodeStats, Phase};
+    /// let stats = EpisodeStats {
+    ///     episode: 0,
+    ///     phase: Phase::MetaTrain,
+    ///     classes: Vec::new(),
+    ///     query_accuracy: 0.0,
+    ///     query_loss: f64::NAN,
+    ///     meta_loss: f64::NAN,
+    ///     theta: [0.0; 10],
+    ///     gradient: [0.0; 10],
+    ///     alignment_angles: Vec::new(),
+    ///     orthonormality: Vec::new(),
+    /// };
+    /// assert!(stats.is_diverged());
+    /// ```
+    pub fn is_diverged(&self) -> bool {
+        self.query_loss.is_nan()
+    }
 }
 
 /// Everything a meta-training run needs to continue bit-identically, for checkpoints (xtask
@@ -187,26 +213,55 @@ impl MetaTrainer {
     /// Runs episode `next_episode()` on meta-training classes and applies its meta-update to Θ.
     /// On error nothing changes.
     ///
+    /// A diverged inner loop is handled by `config.optimizer.on_divergence` ([`OnDivergence`]).
+    ///
     /// # Errors
-    /// As [`run_episode`]; [`Error::NonFiniteTheta`] if the update made a θ_r non-finite.
+    /// As [`run_episode`] (for [`Error::Diverged`] only under [`OnDivergence::Fail`]);
+    /// [`Error::NonFiniteTheta`] if the update made a θ_r non-finite.
     pub fn step<T: Float>(&mut self, pool: &ImagePool) -> Result<EpisodeStats> {
         let episode_idx = self.next_episode;
-        let stats = run_episode::<T>(
+        let outcome = run_episode::<T>(
             &self.config,
             pool,
             &self.theta,
             episode_idx,
             Phase::MetaTrain,
             true,
-        )?;
+        );
+        let stats = match (outcome, self.config.optimizer.on_divergence) {
+            (Err(Error::Diverged { .. }), OnDivergence::Skip) => {
+                return Ok(self.diverged(episode_idx));
+            }
+            (Err(Error::Diverged { .. }), OnDivergence::Retreat) => {
+                let stats = self.diverged(episode_idx);
+                let lr = self.config.optimizer.lr;
+                for r in (1..N_TERMS).filter(|&r| self.plastic[r]) {
+                    let t = self.theta[r];
+                    self.theta[r] = if t.abs() <= lr {
+                        0.0
+                    } else {
+                        t - lr * t.signum()
+                    };
+                }
+                self.adam.m = [0.0; N_TERMS];
+                return Ok(stats);
+            }
+            (outcome, _) => outcome?,
+        };
+        let mut gradient = stats.gradient;
+        if let Some(clip) = self.config.optimizer.clip_norm {
+            let norm = (0..N_TERMS)
+                .filter(|&r| self.plastic[r])
+                .map(|r| gradient[r] * gradient[r])
+                .sum::<f64>()
+                .sqrt();
+            if norm > clip {
+                gradient = gradient.map(|g| g * (clip / norm));
+            }
+        }
         let mut theta = self.theta;
         let mut adam = self.adam.clone();
-        adam.step(
-            &mut theta,
-            &stats.gradient,
-            &self.plastic,
-            &self.config.optimizer,
-        );
+        adam.step(&mut theta, &gradient, &self.plastic, &self.config.optimizer);
         if let Some(term) = theta.iter().position(|t| !t.is_finite()) {
             return Err(Error::NonFiniteTheta {
                 episode: episode_idx,
@@ -217,6 +272,25 @@ impl MetaTrainer {
         self.adam = adam;
         self.next_episode += 1;
         Ok(stats)
+    }
+
+    /// The record of diverged episode `episode_idx` (run with the current Θ), moving the episode
+    /// counter on; Θ and Adam are the caller's business.
+    fn diverged(&mut self, episode_idx: usize) -> EpisodeStats {
+        self.next_episode += 1;
+        EpisodeStats {
+            episode: episode_idx,
+            phase: Phase::MetaTrain,
+            classes: Vec::new(),
+            // A network that outputs NaN or ∞ classifies nothing correctly.
+            query_accuracy: 0.0,
+            query_loss: f64::NAN,
+            meta_loss: f64::NAN,
+            theta: self.theta,
+            gradient: [0.0; N_TERMS],
+            alignment_angles: Vec::new(),
+            orthonormality: Vec::new(),
+        }
     }
 
     /// Runs episodes until `config.n_episodes` or until `on_episode` breaks. The callback sees

@@ -4,7 +4,8 @@ use std::ops::ControlFlow;
 
 use feedback_alignment::FeedbackKind;
 use meta_plasticity::{
-    Error, ImagePool, MetaConfig, MetaTrainer, Phase, RuleFamily, run_episode, run_parallel, train,
+    Error, ImagePool, MetaConfig, MetaOptimizerConfig, MetaTrainer, OnDivergence, Phase,
+    RuleFamily, run_episode, run_parallel, train,
 };
 use plasticity_core::MlpConfig;
 
@@ -166,6 +167,7 @@ fn meta_test_episodes_use_only_held_out_classes() {
 fn errors_name_the_episode_and_leave_the_trainer_unchanged() {
     let mut config = toy_config(RuleFamily::PseudoGradient, FeedbackKind::Backprop);
     config.theta0_init = 1e30;
+    config.optimizer.on_divergence = OnDivergence::Fail;
     let mut trainer = MetaTrainer::new(config).unwrap();
     let err = trainer.step::<f32>(&toy_pool()).unwrap_err();
     assert!(matches!(err, Error::Diverged { episode: 0, .. }), "{err}");
@@ -236,4 +238,122 @@ fn a_run_can_be_extended_from_its_final_state() {
         .unwrap();
     let straight = train::<f32>(long, &pool, |_| ControlFlow::Continue(())).unwrap();
     assert_eq!(extended.state(), straight.state());
+}
+
+/// A trainer of the bio rule at a Θ whose inner loop diverges: θ₀ = 1e30, θ₂ = 2.5e-3,
+/// θ₉ = −4e-4, with Adam moments from a few earlier updates.
+fn diverging_trainer(policy: OnDivergence) -> MetaTrainer {
+    let mut config = toy_config(RuleFamily::Bio, FeedbackKind::Fixed);
+    config.optimizer.on_divergence = policy;
+    let mut state = MetaTrainer::new(config.clone()).unwrap().state();
+    state.theta[0] = 1e30;
+    state.theta[2] = 2.5e-3;
+    state.theta[9] = -4e-4;
+    state.adam.m[2] = 0.7;
+    state.adam.v[2] = 3.0;
+    state.adam.t = 4;
+    MetaTrainer::from_state(config, state).unwrap()
+}
+
+#[test]
+fn a_diverged_episode_is_skipped_by_default() {
+    assert_eq!(
+        MetaOptimizerConfig::default().on_divergence,
+        OnDivergence::Skip
+    );
+    let mut trainer = diverging_trainer(OnDivergence::Skip);
+    let before = trainer.state();
+    let stats = trainer.step::<f32>(&toy_pool()).unwrap();
+    assert!(stats.is_diverged());
+    assert_eq!(stats.query_accuracy.to_bits(), 0.0_f64.to_bits());
+    assert!(stats.gradient.iter().all(|g| g.to_bits() == 0));
+    assert_eq!(trainer.next_episode(), 1);
+    let after = trainer.state();
+    assert_eq!(
+        after.theta.map(f64::to_bits),
+        before.theta.map(f64::to_bits)
+    );
+    assert_eq!(after.adam, before.adam);
+}
+
+#[test]
+fn retreat_moves_theta_towards_zero_and_clears_momentum() {
+    let mut trainer = diverging_trainer(OnDivergence::Retreat);
+    let before = trainer.state();
+    let stats = trainer.step::<f32>(&toy_pool()).unwrap();
+    assert!(stats.is_diverged());
+    let after = trainer.state();
+    // θ₀ stays; θ₂ loses one learning rate; θ₉ (|θ₉| < lr) stops at 0.
+    assert_eq!(after.theta[0].to_bits(), 1e30_f64.to_bits());
+    assert!(
+        (after.theta[2] - 1.5e-3).abs() < 1e-15,
+        "{}",
+        after.theta[2]
+    );
+    assert_eq!(after.theta[9].to_bits(), 0.0_f64.to_bits());
+    assert!(after.adam.m.iter().all(|m| m.to_bits() == 0));
+    assert_eq!(
+        after.adam.v.map(f64::to_bits),
+        before.adam.v.map(f64::to_bits)
+    );
+    assert_eq!(after.adam.t, before.adam.t);
+    assert_eq!(after.next_episode, 1);
+}
+
+#[test]
+fn clipping_rescales_long_meta_gradients_only() {
+    let pool = toy_pool();
+    let config = toy_config(RuleFamily::Bio, FeedbackKind::Fixed);
+    let mut free = MetaTrainer::new(config.clone()).unwrap();
+    let stats = free.step::<f32>(&pool).unwrap();
+    let norm = stats.gradient.iter().map(|g| g * g).sum::<f64>().sqrt();
+    assert!(norm > 0.0);
+    let second_moment = |trainer: &MetaTrainer| trainer.state().adam.v;
+    let clipped_run = |clip: f64| {
+        let mut clipped = config.clone();
+        clipped.optimizer.clip_norm = Some(clip);
+        let mut trainer = MetaTrainer::new(clipped).unwrap();
+        trainer.step::<f32>(&pool).unwrap();
+        trainer
+    };
+    // A bound above the norm changes nothing, bit for bit.
+    assert_eq!(
+        second_moment(&clipped_run(2.0 * norm)).map(f64::to_bits),
+        second_moment(&free).map(f64::to_bits)
+    );
+    // A bound at a quarter of the norm scales every component by 1/4: v = (1 − β₂) g².
+    let quarter = clipped_run(norm / 4.0);
+    for r in [0, 2, 9] {
+        let expected = 0.001 * (stats.gradient[r] / 4.0).powi(2);
+        let got = second_moment(&quarter)[r];
+        assert!(
+            (got - expected).abs() <= 1e-12 * expected.abs().max(1e-300),
+            "θ{r}: {got} vs {expected}"
+        );
+    }
+    let mut bad = config;
+    bad.optimizer.clip_norm = Some(0.0);
+    assert!(matches!(
+        MetaTrainer::new(bad),
+        Err(Error::InvalidConfig {
+            field: "optimizer.clip_norm",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn new_optimizer_fields_keep_old_fingerprints() {
+    // The derived `Debug` form that fingerprints hashed before `on_divergence` and `clip_norm`.
+    assert_eq!(
+        format!("{:?}", MetaOptimizerConfig::default()),
+        "MetaOptimizerConfig { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, l1: 0.0 }"
+    );
+    let mut config = MetaConfig::default();
+    let old = config.fingerprint();
+    config.optimizer.on_divergence = OnDivergence::Retreat;
+    assert_ne!(config.fingerprint(), old);
+    config.optimizer.on_divergence = OnDivergence::Skip;
+    config.optimizer.clip_norm = Some(1e3);
+    assert_ne!(config.fingerprint(), old);
 }

@@ -32,7 +32,7 @@ use std::{
 
 use anyhow::{Context as _, bail};
 use datasets::{LabelledImages, emnist, idx};
-use meta_plasticity::{EpisodeStats, ImagePool, MetaConfig, MetaTrainer, Phase};
+use meta_plasticity::{EpisodeStats, ImagePool, MetaConfig, MetaTrainer};
 use plasticity_core::N_TERMS;
 use rayon::prelude::*;
 
@@ -251,9 +251,11 @@ pub(crate) fn meta_train(
         .enumerate()
         .map(|(idx, mut trainer)| {
             while !trainer.is_done() {
-                let stats = step_or_skip(trainer, pool)?;
-                trainer = stats.1;
-                if on_episode(idx, stats.0, &trainer)?.is_break() {
+                let episode = trainer.next_episode();
+                let stats = trainer
+                    .step::<f32>(pool)
+                    .with_context(|| format!("episode {episode}"))?;
+                if on_episode(idx, stats, &trainer)?.is_break() {
                     break;
                 }
             }
@@ -275,57 +277,14 @@ pub(crate) fn meta_train(
     Ok(finished)
 }
 
-/// One meta-training episode. An episode whose inner loop diverges (NaN or infinity) makes no
-/// meta-update: Θ and Adam's state stay, the episode counter moves on, and the episode is
-/// recorded with accuracy 0 and NaN loss, angles and `E_W` (see [`is_diverged`]).
-// Deviation: paper B does not say what happens when an inner loop diverges (PyTorch would turn
-// Θ into NaN and end the run); skipping keeps a run going (docs/deviations.md).
-fn step_or_skip(
-    mut trainer: MetaTrainer,
-    pool: &ImagePool,
-) -> anyhow::Result<(EpisodeStats, MetaTrainer)> {
-    let episode = trainer.next_episode();
-    match trainer.step::<f32>(pool) {
-        Ok(stats) => Ok((stats, trainer)),
-        Err(meta_plasticity::Error::Diverged { .. }) => {
-            let theta = *trainer.theta();
-            let mut state = trainer.state();
-            state.next_episode += 1;
-            let config = trainer.config().clone();
-            let skipped = MetaTrainer::from_state(config, state)
-                .with_context(|| format!("skipping diverged episode {episode}"))?;
-            let stats = EpisodeStats {
-                episode,
-                phase: Phase::MetaTrain,
-                classes: Vec::new(),
-                // A network that output NaN or ∞ classifies nothing correctly.
-                query_accuracy: 0.0,
-                query_loss: f64::NAN,
-                meta_loss: f64::NAN,
-                theta,
-                gradient: [0.0; N_TERMS],
-                alignment_angles: Vec::new(),
-                orthonormality: Vec::new(),
-            };
-            Ok((stats, skipped))
-        }
-        Err(err) => Err(anyhow::Error::from(err).context(format!("episode {episode}"))),
-    }
-}
-
-/// Whether an episode was skipped because its inner loop diverged.
-fn is_diverged(stats: &EpisodeStats) -> bool {
-    stats.query_loss.is_nan()
-}
-
-/// Number of diverged (skipped) episodes over all runs of each variant.
+/// Number of diverged episodes over all runs of each variant.
 fn count_diverged(groups: &[Vec<Finished>]) -> Vec<usize> {
     groups
         .iter()
         .map(|runs| {
             runs.iter()
                 .flat_map(|run| &run.history)
-                .filter(|s| is_diverged(s))
+                .filter(|s| s.is_diverged())
                 .count()
         })
         .collect()
@@ -346,7 +305,7 @@ fn divergence_note(names: &[String], groups: &[Vec<Finished>]) -> String {
                 .filter_map(|(seed_idx, run)| {
                     run.history
                         .iter()
-                        .find(|s| is_diverged(s))
+                        .find(|s| s.is_diverged())
                         .map(|s| format!("seed {seed_idx} first at episode {}", s.episode))
                 })
                 .collect();
@@ -358,7 +317,7 @@ fn divergence_note(names: &[String], groups: &[Vec<Finished>]) -> String {
         })
         .collect();
     format!(
-        "Diverged episodes (the inner loop reached NaN or ∞; no meta-update; accuracy counted as 0, loss, angles and E_W left out of the averages): {}.",
+        "Diverged episodes (the inner loop reached NaN or ∞; no meta-update from the query loss, Θ skipped or retreated as the config's `on_divergence` says; accuracy counted as 0, loss, angles and E_W left out of the averages): {}.",
         parts.join(", ")
     )
 }
