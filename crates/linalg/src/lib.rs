@@ -38,6 +38,7 @@ pub mod jacobi;
 pub mod kernels;
 pub mod matvec;
 pub mod rng;
+pub mod stacked;
 pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;

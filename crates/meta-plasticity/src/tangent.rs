@@ -10,11 +10,15 @@
 //! steps; nothing is taped.
 //!
 //! Layout: the `R` tangents of a layer (`n × m`) are stacked into one column-major `(R·n) × m`
-//! matrix, block `k` in rows `k·n..(k+1)·n`. The same memory read as an `n × (R·m)` matrix has
-//! `Ẇ_k[:, j]` in column `j·R + k`. So each step does, per layer, one `gemv` for all
-//! `Ẇ_k y_{ℓ−1}` (first view), one `gemv_t` for all `Ẇ_kᵀ y_ℓ` (second view), and two rank-2/3
-//! `gemm` updates (`[ė_k; ẏ_k] [r_e r_y]ᵀ` in the first view, `[e y 1] [ṙ_e,k ṙ_y,k f₄,k]ᵀ` in
-//! the second), instead of `R` small kernels each.
+//! matrix, block `k` in rows `k·n..(k+1)·n`, so column `j` of every tangent is one contiguous
+//! run. Each step makes one pass over every layer's `W` and `Ẇ`
+//! (`linalg::stacked::stacked_update`): per column it takes Oja's projection `q = Wᵀy` and its
+//! tangent, updates the column of `W` and of every `Ẇ_k`, and adds the updated column's share of
+//! the next sample's forward pass `z = W y_{ℓ−1}` and `ż_k = Ẇ_k y_{ℓ−1} + W ẏ_{ℓ−1,k}` (the next
+//! input of layer ℓ is known once layer ℓ − 1 has been updated and its forward part done). So
+//! `W` and `Ẇ` are read once and written once per step, instead of four reads and two writes
+//! with separate kernels. The error back-projection reads each fixed feedback matrix once for
+//! `e` and all `ė_k` (`linalg::stacked::stacked_product_t`).
 
 mod query;
 mod rule;
@@ -119,7 +123,6 @@ pub fn meta_gradient<T: Float>(
     let mut unroll = Unroll::new(inner, terms, theta)?;
     for (step, &(input, label)) in train.iter().enumerate() {
         unroll.check_sample(input, label, "train", step)?;
-        unroll.step(input, label, step)?;
     }
     if query.is_empty() {
         return Err(Error::InvalidConfig {
@@ -129,6 +132,14 @@ pub fn meta_gradient<T: Float>(
     }
     for (idx, &(input, label)) in query.iter().enumerate() {
         unroll.check_sample(input, label, "query", idx)?;
+    }
+    // Each step's update runs fused with the next sample's forward pass.
+    if let Some(&(first, _)) = train.first() {
+        unroll.forward(first);
+    }
+    for (step, &(_, label)) in train.iter().enumerate() {
+        unroll.teach(label, step)?;
+        unroll.advance(train.get(step + 1).map(|&(input, _)| input));
     }
     unroll.finish(query, train.len())
 }

@@ -100,6 +100,111 @@ fn forward_mode_equals_hand_written_reverse_mode() {
     }
 }
 
+/// A network wide enough for the `f32` kernels' SIMD blocks and four-column groups.
+const MEDIUM: [usize; 4] = [40, 24, 17, 9];
+
+/// Samples of `samples` with runs of zero pixels longer than a column group (as MNIST
+/// backgrounds), so the kernels' skip of all-zero groups is exercised.
+fn sparse_samples(n: usize, seed: u64) -> Vec<(Vec<f64>, usize)> {
+    let mut out = samples(n, MEDIUM[0], MEDIUM[3], seed);
+    for (x, _) in &mut out {
+        x.iter_mut()
+            .enumerate()
+            .filter(|(j, _)| j % 13 < 8)
+            .for_each(|(_, v)| *v = 0.0);
+    }
+    out
+}
+
+#[test]
+fn fused_step_equals_reverse_mode_on_sparse_inputs() {
+    // The update of step t fused with the forward pass of step t + 1, against the independent
+    // reverse mode (which runs them one after the other), all ten terms, FA and BP.
+    for (seed, fixed) in [(0, true), (1, false)] {
+        let inner = inner::<f64>(&MEDIUM, fixed, 1.0, 20 + seed);
+        let train = sparse_samples(12, 120 + seed);
+        let query = sparse_samples(5, 130 + seed);
+        let theta = theta_all().map(|t| t * 0.3);
+        let forward =
+            meta_gradient(&inner, &Term::ALL, &theta, &view(&train), &view(&query)).unwrap();
+        let (reverse_loss, reverse) = reverse_mode(&inner, &theta, &train, &query);
+        assert_close(forward.query_loss, reverse_loss, tol::EXACT);
+        assert_all_close(&forward.gradient, &reverse, FORWARD_VS_REVERSE);
+    }
+}
+
+#[test]
+fn differentiating_a_subset_matches_reverse_mode_with_the_rest_constant() {
+    // F^bio differentiated while every other term acts with its constant θ: the Oja projection
+    // runs inside the fused pass only when F6 and F7 are absent, so test both cases.
+    let bio = [Term::PseudoGradient, Term::ErrorHebb, Term::Oja];
+    for (theta, fixed) in [(theta_all(), true), (theta_for(&bio), false)] {
+        let inner = inner::<f64>(&MEDIUM, fixed, 1.0, 31);
+        let train = sparse_samples(12, 140);
+        let query = sparse_samples(5, 141);
+        let forward = meta_gradient(&inner, &bio, &theta, &view(&train), &view(&query)).unwrap();
+        let (_, reverse) = reverse_mode(&inner, &theta, &train, &query);
+        for term in Term::ALL {
+            let r = term.index();
+            if bio.contains(&term) {
+                assert_close(forward.gradient[r], reverse[r], FORWARD_VS_REVERSE);
+            } else {
+                assert_eq!(forward.gradient[r].to_bits(), 0.0f64.to_bits(), "θ{r}");
+            }
+        }
+    }
+}
+
+#[test]
+fn f32_kernels_track_f64_on_a_medium_net() {
+    // The f32 path (SIMD blocks, four-column groups, fused multiply-adds) against the plain f64
+    // path, for F^bio and F^pool, FA and BP, with sparse inputs.
+    let bio = [Term::PseudoGradient, Term::ErrorHebb, Term::Oja];
+    for (terms, fixed) in [
+        (&bio[..], true),
+        (&Term::ALL[..], true),
+        (&Term::ALL[..], false),
+    ] {
+        let inner64 = inner::<f64>(&MEDIUM, fixed, 1.0, 41);
+        let inner32 = to_f32(&inner64);
+        let train = sparse_samples(12, 150);
+        let query = sparse_samples(5, 151);
+        let to32 = |s: &[(Vec<f64>, usize)]| -> Vec<(Vec<f32>, usize)> {
+            s.iter()
+                .map(|(x, l)| (x.iter().map(|&v| v as f32).collect(), *l))
+                .collect()
+        };
+        let (train32, query32) = (to32(&train), to32(&query));
+        let theta = theta_for(terms).map(|t| t * 0.3);
+        let g64 = meta_gradient(&inner64, terms, &theta, &view(&train), &view(&query)).unwrap();
+        let g32 = meta_gradient(
+            &inner32,
+            terms,
+            &theta,
+            &view32(&train32),
+            &view32(&query32),
+        )
+        .unwrap();
+        assert_close(
+            g32.query_loss,
+            g64.query_loss,
+            Tol {
+                rel: 1e-4,
+                abs: 1e-6,
+            },
+        );
+        // f32 rounding over 12 steps, relative to the largest component (small components are
+        // sums of cancelling terms).
+        let scale = g64.gradient.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+        for (r, (a, b)) in g32.gradient.iter().zip(&g64.gradient).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-3 * scale,
+                "θ{r}: f32 {a:e} vs f64 {b:e} (scale {scale:e})"
+            );
+        }
+    }
+}
+
 #[test]
 fn detached_backprop_drops_exactly_the_path_through_the_feedback() {
     let mut inner = inner::<f64>(&SMALL, false, 1.0, 4);

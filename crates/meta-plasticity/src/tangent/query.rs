@@ -108,7 +108,7 @@ impl<T: Float> Unroll<T> {
                 let mut total = 0.0f64;
                 for (g_col, wdot_col) in grad
                     .chunks_exact(n)
-                    .zip(self.wdot[layer_idx].chunks_exact(stacked))
+                    .zip(self.wdot[layer_idx].as_slice().chunks_exact(stacked))
                 {
                     total += dot(g_col, &wdot_col[k * n..(k + 1) * n]).as_f64();
                 }

@@ -1,7 +1,10 @@
 //! One layer's plasticity update and its tangent: the rule's vectors, layer-wide scalars and the
-//! stacked rank-2/3 updates of `W` and `Ẇ`.
+//! one fused pass over `W` and `Ẇ` that updates both and starts the next step's forward pass.
 
-use linalg::Float;
+use linalg::{
+    Float,
+    stacked::{StackedProduct, StackedProjection, StackedUpdate, stacked_update},
+};
 use plasticity_core::Term;
 
 use crate::tangent::{dot, matmul, unroll::Unroll};
@@ -13,18 +16,25 @@ struct Scalars<T> {
 }
 
 impl<T: Float> Unroll<T> {
-    /// Rule vectors of layer ℓ and its update of `W_ℓ` and `Ẇ_ℓ` (reads only pre-update
-    /// values of this layer).
-    pub(super) fn update_layer(&mut self, layer: usize) {
+    /// Rule vectors of layer ℓ and its update of `W_ℓ` and `Ẇ_ℓ` (reads only this step's
+    /// values), fused with the next step's product `z_ℓ = W_ℓ y_{ℓ−1}` and its tangents when
+    /// `with_product` (the next input of the layer is in `y_next[ℓ−1]`, `ẏ_next[ℓ−1]`).
+    ///
+    /// The Oja projection `q = Wᵀy` and its tangent `q̇_k = Ẇ_kᵀy + Wᵀẏ_k` are taken inside the
+    /// pass, column by column, unless F6 or F7 is active: their scalar `s = qᵀe_p` (and `ṡ`)
+    /// is needed before any column changes, so `q` is then computed in a pass of its own.
+    pub(super) fn update_layer(&mut self, layer: usize, with_product: bool) {
         let idx = layer - 1;
         let (n, m) = (self.sizes[layer], self.sizes[layer - 1]);
         let n_tangents = self.terms.len();
         let th = self.theta;
         let has = |term: Term| self.has[term.index()];
+        let needs_s = has(Term::ProjectedPostPreError) || has(Term::ProjectedErrorActivation);
+        let projection_in_pass = has(Term::Oja) && !needs_s;
         let w = self.w[idx].as_slice();
         let (y, e, z) = (&self.y[layer], &self.e[layer], &self.z[layer]);
         let (yp, ep) = (&self.y[layer - 1], &self.e[layer - 1]);
-        if self.needs_projection {
+        if needs_s {
             matmul(
                 &mut self.q[idx],
                 m,
@@ -49,7 +59,7 @@ impl<T: Float> Unroll<T> {
                     n_tangents * m,
                     true,
                     (y, n, 1, true),
-                    (&self.wdot[idx], n, n_tangents * m, false),
+                    (self.wdot[idx].as_slice(), n, n_tangents * m, false),
                 );
             }
         }
@@ -59,11 +69,7 @@ impl<T: Float> Unroll<T> {
         } else {
             T::zero()
         };
-        let s = if has(Term::ProjectedPostPreError) || has(Term::ProjectedErrorActivation) {
-            dot(q, ep)
-        } else {
-            T::zero()
-        };
+        let s = if needs_s { dot(q, ep) } else { T::zero() };
         let c = if has(Term::ProjectedActivationError) {
             dot(e, z)
         } else {
@@ -78,100 +84,69 @@ impl<T: Float> Unroll<T> {
             + t(Term::ProjectedActivationError) * c;
         let scalars = (n_tangents > 0).then(|| self.tangent_scalars(layer, sum_y, s, c));
 
-        let lhs = &mut self.lhs_primal[idx];
-        lhs[..n].copy_from_slice(e);
-        lhs[n..2 * n].copy_from_slice(y);
-        lhs[2 * n..].fill(T::one());
+        // Per-column coefficients; the Oja projection enters here only if it was computed
+        // beforehand, otherwise the pass adds it.
         let rhs = &mut self.rhs_primal[idx];
         let (theta2, theta4, theta9) = (t(Term::ErrorHebb), t(Term::PreError), t(Term::Oja));
         for j in 0..m {
-            rhs[j] = -a * yp[j] - theta2 * ep[j];
-            let oja = if self.needs_projection {
-                yp[j] - q[j]
-            } else {
-                yp[j]
-            };
-            rhs[m + j] = -b * ep[j] + theta9 * oja;
-            rhs[2 * m + j] = -theta4 * ep[j];
+            let oja = if needs_s { yp[j] - q[j] } else { yp[j] };
+            rhs[3 * j] = -a * yp[j] - theta2 * ep[j];
+            rhs[3 * j + 1] = -b * ep[j] + theta9 * oja;
+            rhs[3 * j + 2] = -theta4 * ep[j];
         }
-        let rank = if has(Term::PreError) { 3 } else { 2 };
-
         if let Some(scalars) = scalars {
             let (ydot_p, edot_p) = (&self.ydot[layer - 1], &self.edot[layer - 1]);
             let qdot = &self.qdot[idx];
             let rhs_t = &mut self.rhs_tangent[idx];
-            let len = n_tangents * m;
             for (k, term) in self.terms.iter().enumerate() {
                 let is = |other: Term| if *term == other { T::one() } else { T::zero() };
                 let (k2, k4, k9) = (is(Term::ErrorHebb), is(Term::PreError), is(Term::Oja));
                 let (a_dot, b_dot) = (scalars.a_dot[k], scalars.b_dot[k]);
                 for j in 0..m {
                     let (ypd, epd) = (ydot_p[k * m + j], edot_p[k * m + j]);
-                    let at = j * n_tangents + k;
-                    rhs_t[at] = -a_dot * yp[j] - a * ypd - theta2 * epd - k2 * ep[j];
-                    let (q_j, qdot_j) = if self.needs_projection {
-                        (q[j], qdot[at])
+                    let (q_j, qdot_j) = if needs_s {
+                        (q[j], qdot[j * n_tangents + k])
                     } else {
                         (T::zero(), T::zero())
                     };
-                    rhs_t[len + at] =
+                    let at = 3 * (j * n_tangents + k);
+                    rhs_t[at] = -a_dot * yp[j] - a * ypd - theta2 * epd - k2 * ep[j];
+                    rhs_t[at + 1] =
                         -b_dot * ep[j] - b * epd + theta9 * (ypd - qdot_j) + k9 * (yp[j] - q_j);
-                    rhs_t[2 * len + at] = -theta4 * epd - k4 * ep[j];
+                    rhs_t[at + 2] = -theta4 * epd - k4 * ep[j];
                 }
             }
-            let lhs_t = &mut self.lhs_tangent[idx];
-            let stacked = n_tangents * n;
-            lhs_t[..stacked].copy_from_slice(&self.edot[layer]);
-            lhs_t[stacked..].copy_from_slice(&self.ydot[layer]);
-
-            // Ẇ ← (1 − θ₃) Ẇ − [r = 3] W + [ė ẏ] [r_e r_y]ᵀ + [e y 1] [ṙ_e ṙ_y f₄]ᵀ.
-            let wdot = &mut self.wdot[idx];
-            let decay = t(Term::Decay);
-            if decay != T::zero() {
-                let keep = T::one() - decay;
-                wdot.iter_mut().for_each(|v| *v *= keep);
-            }
-            if let Some(k3) = self.terms.iter().position(|&term| term == Term::Decay) {
-                for (col, w_col) in wdot.chunks_exact_mut(stacked).zip(w.chunks_exact(n)) {
-                    for (v, &wi) in col[k3 * n..(k3 + 1) * n].iter_mut().zip(w_col) {
-                        *v -= wi;
-                    }
-                }
-            }
-            matmul(
-                wdot,
-                stacked,
-                m,
-                true,
-                (lhs_t, stacked, 2, false),
-                (&rhs[..2 * m], m, 2, true),
-            );
-            matmul(
-                wdot,
-                n,
-                len,
-                true,
-                (&lhs[..rank * n], n, rank, false),
-                (&rhs_t[..rank * len], len, rank, true),
-            );
         }
 
-        // W ← (1 − θ₃) W + [e y 1] [r_e r_y −θ₄ e_p]ᵀ.
-        let w = self.w[idx].as_mut_slice();
+        // W ← (1 − θ₃) W + [e y 1] [r_e r_y −θ₄ e_p]ᵀ and
+        // Ẇ_k ← (1 − θ₃) Ẇ_k − [r_k = 3] W + [ė_k ẏ_k] [r_e r_y]ᵀ + [e y 1] [ṙ_e ṙ_y ḟ₄]_kᵀ,
+        // then z = W y_p, ż_k = Ẇ_k y_p + W ẏ_p,k of the next sample.
         let decay = t(Term::Decay);
-        if decay != T::zero() {
-            let keep = T::one() - decay;
-            w.iter_mut().for_each(|v| *v *= keep);
-        }
-        let (lhs, rhs) = (&self.lhs_primal[idx], &self.rhs_primal[idx]);
-        matmul(
-            w,
-            n,
-            m,
-            true,
-            (&lhs[..rank * n], n, rank, false),
-            (&rhs[..rank * m], m, rank, true),
-        );
+        let k9 = self.terms.iter().position(|&term| term == Term::Oja);
+        let product = with_product.then(|| StackedProduct {
+            input: &self.y_next[layer - 1],
+            input_dot: (layer > 1 && n_tangents > 0).then(|| self.ydot_next[layer - 1].as_slice()),
+            output: &mut self.z_next[layer],
+            output_dot: &mut self.zdot_next[layer],
+        });
+        // Oja's −θ₉ Wᵀy (and its tangent, with dγ/dθ₉ = −1) inside the pass, column by column.
+        let projection = projection_in_pass.then(|| StackedProjection {
+            gamma: -theta9,
+            gamma_tangent: k9.map(|k| (k, -T::one())),
+            u: y.as_slice(),
+            u_dot: self.ydot[layer].as_slice(),
+        });
+        let update = StackedUpdate {
+            decay: T::one() - decay,
+            decay_tangent: self.terms.iter().position(|&term| term == Term::Decay),
+            left: [e, y],
+            left_dot: [&self.edot[layer], &self.ydot[layer]],
+            right: &self.rhs_primal[idx],
+            right_dot: &self.rhs_tangent[idx],
+            projection,
+            product,
+        };
+        stacked_update(&mut self.w[idx], &mut self.wdot[idx], update);
     }
 
     /// `ȧ_k = d(θ₀ + θ₅ Σy + θ₇ s)/dθ_{r_k}` and `ḃ_k = d(θ₁ + θ₆ s + θ₈ eᵀz)/dθ_{r_k}`.

@@ -1,7 +1,7 @@
 //! The state of one unrolled inner loop: buffers, the forward pass and the error back-projection
 //! with their tangents.
 
-use linalg::{Float, Matrix, activation};
+use linalg::{Float, Matrix, activation, stacked::stacked_product_t};
 use plasticity_core::{N_TERMS, Term};
 
 use crate::{
@@ -22,16 +22,14 @@ pub(super) struct Unroll<T: Float> {
     pub(super) has: [bool; N_TERMS],
     /// Whether the synthetic input error e₀ is needed (a presynaptic-error term is plastic).
     pub(super) needs_input_error: bool,
-    /// Whether `q = Wᵀ y` is needed (F6, F7 or F9 plastic).
-    pub(super) needs_projection: bool,
     /// `W_ℓ` at index ℓ−1, updated in place.
     pub(super) w: Vec<Matrix<T>>,
     /// Fixed `B_ℓ` in the shape of `W_ℓ`; `None` for backprop.
     pub(super) feedback: Option<Vec<Matrix<T>>>,
     /// Backprop whose feedback `B = W` carries no tangent ([`Pathway::BackpropDetached`]).
     pub(super) detach_feedback: bool,
-    /// Stacked tangents per layer, `(R·n) × m` column-major.
-    pub(super) wdot: Vec<Vec<T>>,
+    /// Stacked tangents per layer, `(R·n) × m`.
+    pub(super) wdot: Vec<Matrix<T>>,
     // Per-sample vectors, index 0..=L: `y`, `z`, `ds` = σ′ (index 0: the input mask
     // 1 − exp(−β x) of e₀), `e`, and `g = Bᵀ e` before the σ′ mask.
     pub(super) y: Vec<Vec<T>>,
@@ -45,16 +43,23 @@ pub(super) struct Unroll<T: Float> {
     pub(super) edot: Vec<Vec<T>>,
     /// Tangent of the back-projection, `R × n` column-major ("interleaved": `[j·R + k]`).
     pub(super) gdot: Vec<Vec<T>>,
+    /// `[e | ė_1 … ė_R]` of a layer, `(R + 1)·n`, and its back-projection `Bᵀ[e | ė]`,
+    /// `(R + 1)·m` (`k`-major), at the lower layer's index.
+    pub(super) stack: Vec<Vec<T>>,
+    pub(super) projected: Vec<Vec<T>>,
     // Per-layer scratch, index ℓ−1: `q = Wᵀ y` and its tangent (interleaved `R × m`).
     pub(super) q: Vec<Vec<T>>,
     pub(super) qdot: Vec<Vec<T>>,
-    /// `[e | y | 1]`, `n × 3`.
-    pub(super) lhs_primal: Vec<Vec<T>>,
-    /// `[r_e | r_y | −θ₄ e_p]`, `m × 3`.
+    /// The next sample's forward pass, computed during this step's update (`y`, `z`, `ds`, `ẏ`,
+    /// `ż` of step t + 1); swapped with the current ones at the end of the step.
+    pub(super) y_next: Vec<Vec<T>>,
+    pub(super) z_next: Vec<Vec<T>>,
+    pub(super) ds_next: Vec<Vec<T>>,
+    pub(super) ydot_next: Vec<Vec<T>>,
+    pub(super) zdot_next: Vec<Vec<T>>,
+    /// Per-column coefficients of the update, `[r_e,j, r_y,j, −θ₄ e_p,j]` at `3j..3j+3`.
     pub(super) rhs_primal: Vec<Vec<T>>,
-    /// `[ė (stacked) | ẏ (stacked)]`, `(R·n) × 2`.
-    pub(super) lhs_tangent: Vec<Vec<T>>,
-    /// `[ṙ_e | ṙ_y | f₄]` interleaved, `(R·m) × 3`.
+    /// Their tangents, `[ṙ_e,kj, ṙ_y,kj, ḟ₄,kj]` at `3R·j + 3k..3R·j + 3k + 3`.
     pub(super) rhs_tangent: Vec<Vec<T>>,
 }
 
@@ -150,20 +155,19 @@ impl<T: Float> Unroll<T> {
         let needs_input_error = Term::ALL
             .iter()
             .any(|t| has[t.index()] && t.needs_presynaptic_error());
-        let needs_projection = has[Term::ProjectedPostPreError.index()]
-            || has[Term::ProjectedErrorActivation.index()]
-            || has[Term::Oja.index()];
         Ok(Unroll {
             beta: T::of_f64(inner.beta),
             terms,
             theta: theta_t,
             has,
             needs_input_error,
-            needs_projection,
             w: inner.weights.clone(),
             feedback,
             detach_feedback: inner.pathway == Pathway::BackpropDetached,
-            wdot: per_layer(&|n, m| n_tangents * n * m),
+            wdot: sizes
+                .windows(2)
+                .map(|p| Matrix::zeros(n_tangents * p[1], p[0]))
+                .collect(),
             y: per_node(&|n| n),
             z: per_node(&|n| n),
             ds: per_node(&|n| n),
@@ -173,11 +177,16 @@ impl<T: Float> Unroll<T> {
             zdot: per_node(&|n| n * n_tangents),
             edot: per_node(&|n| n * n_tangents),
             gdot: per_node(&|n| n * n_tangents),
+            stack: per_node(&|n| n * (n_tangents + 1)),
+            projected: per_node(&|n| n * (n_tangents + 1)),
             q: per_layer(&|_, m| m),
             qdot: per_layer(&|_, m| m * n_tangents),
-            lhs_primal: per_layer(&|n, _| 3 * n),
+            y_next: per_node(&|n| n),
+            z_next: per_node(&|n| n),
+            ds_next: per_node(&|n| n),
+            ydot_next: per_node(&|n| n * n_tangents),
+            zdot_next: per_node(&|n| n * n_tangents),
             rhs_primal: per_layer(&|_, m| 3 * m),
-            lhs_tangent: per_layer(&|n, _| 2 * n * n_tangents),
             rhs_tangent: per_layer(&|_, m| 3 * m * n_tangents),
             sizes,
         })
@@ -216,9 +225,9 @@ impl<T: Float> Unroll<T> {
         Ok(())
     }
 
-    /// One online step: forward, errors, and the update of `W` and `Ẇ`, with all tangents.
-    pub(super) fn step(&mut self, input: &[T], label: usize, step: usize) -> Result<()> {
-        self.forward(input);
+    /// The errors of the current step: the output error (checked for finiteness), then its
+    /// back-projection with tangents. The forward pass of this step is already in the buffers.
+    pub(super) fn teach(&mut self, label: usize, step: usize) -> Result<()> {
         let n_layers = self.n_layers();
         self.e[n_layers].copy_from_slice(&self.y[n_layers]);
         self.e[n_layers][label] -= T::one();
@@ -239,14 +248,46 @@ impl<T: Float> Unroll<T> {
             });
         }
         self.backward_errors();
-        for layer in 1..=n_layers {
-            self.update_layer(layer);
-        }
         Ok(())
     }
 
-    /// Primal and tangent forward pass (`ẏ₀ = 0`).
-    fn forward(&mut self, input: &[T]) {
+    /// The update of every layer's `W` and `Ẇ` from the current step, fused with the forward pass
+    /// of the `next` input (if any) through the updated layers, which becomes the current one.
+    ///
+    /// Layer ℓ's update reads only this step's vectors; its forward part needs the next input of
+    /// layer ℓ, which layer ℓ − 1 (already updated) has just produced. So each layer's `W` and
+    /// `Ẇ` are read once and written once per step.
+    pub(super) fn advance(&mut self, next: Option<&[T]>) {
+        let n_layers = self.n_layers();
+        if let Some(input) = next {
+            self.y_next[0].copy_from_slice(input);
+        }
+        for layer in 1..=n_layers {
+            self.update_layer(layer, next.is_some());
+            if next.is_some() {
+                activate(
+                    layer == n_layers,
+                    self.beta,
+                    &self.z_next[layer],
+                    &self.zdot_next[layer],
+                    &mut self.y_next[layer],
+                    &mut self.ds_next[layer],
+                    &mut self.ydot_next[layer],
+                );
+            }
+        }
+        if next.is_some() {
+            std::mem::swap(&mut self.y, &mut self.y_next);
+            std::mem::swap(&mut self.z, &mut self.z_next);
+            std::mem::swap(&mut self.ds, &mut self.ds_next);
+            std::mem::swap(&mut self.ydot, &mut self.ydot_next);
+            std::mem::swap(&mut self.zdot, &mut self.zdot_next);
+        }
+    }
+
+    /// Primal and tangent forward pass of the first sample (`ẏ₀ = 0`); later samples go
+    /// through [`Unroll::advance`].
+    pub(super) fn forward(&mut self, input: &[T]) {
         let n_layers = self.n_layers();
         let n_tangents = self.terms.len();
         self.y[0].copy_from_slice(input);
@@ -264,7 +305,7 @@ impl<T: Float> Unroll<T> {
                     n_tangents * n,
                     1,
                     false,
-                    (&self.wdot[layer - 1], n_tangents * n, m, false),
+                    (self.wdot[layer - 1].as_slice(), n_tangents * n, m, false),
                     (y_prev, m, 1, false),
                 );
                 if layer > 1 {
@@ -278,25 +319,15 @@ impl<T: Float> Unroll<T> {
                     );
                 }
             }
-            let zdot = &self.zdot[layer];
-            let ydot = &mut self.ydot[layer];
-            if layer < n_layers {
-                let ds = &mut self.ds[layer];
-                activation::softplus_with_derivative(y, ds, z, self.beta);
-                for (col_in, col_out) in zdot.chunks_exact(n).zip(ydot.chunks_exact_mut(n)) {
-                    for ((out, &zd), &d) in col_out.iter_mut().zip(col_in).zip(ds.iter()) {
-                        *out = d * zd;
-                    }
-                }
-            } else {
-                activation::softmax(y, z);
-                for (col_in, col_out) in zdot.chunks_exact(n).zip(ydot.chunks_exact_mut(n)) {
-                    let mean = dot(y, col_in);
-                    for ((out, &zd), &p) in col_out.iter_mut().zip(col_in).zip(y.iter()) {
-                        *out = p * (zd - mean);
-                    }
-                }
-            }
+            activate(
+                layer == n_layers,
+                self.beta,
+                z,
+                &self.zdot[layer],
+                y,
+                &mut self.ds[layer],
+                &mut self.ydot[layer],
+            );
         }
     }
 
@@ -315,38 +346,45 @@ impl<T: Float> Unroll<T> {
             let source = target + 1;
             let (n, m) = (self.sizes[source], self.sizes[target]);
             let b = match &self.feedback {
-                Some(matrices) => matrices[target].as_slice(),
-                None => self.w[target].as_slice(),
+                Some(matrices) => &matrices[target],
+                None => &self.w[target],
             };
-            let (e_low, e_high) = self.e.split_at_mut(source);
-            let (e_target, e_source) = (&mut e_low[target], &e_high[0]);
+            // [g | ġ_1 … ġ_R] = Bᵀ [e | ė_1 … ė_R] (k-major), each column of B read once.
+            let stack = &mut self.stack[source];
+            stack[..n].copy_from_slice(&self.e[source]);
+            stack[n..].copy_from_slice(&self.edot[source]);
+            let projected = &mut self.projected[target];
+            stacked_product_t(b, stack, projected);
             let g = &mut self.g[target];
-            matmul(g, m, 1, false, (b, n, m, true), (e_source, n, 1, false));
-            for ((et, &gj), &d) in e_target.iter_mut().zip(g.iter()).zip(&self.ds[target]) {
+            g.copy_from_slice(&projected[..m]);
+            for ((et, &gj), &d) in self.e[target]
+                .iter_mut()
+                .zip(g.iter())
+                .zip(&self.ds[target])
+            {
                 *et = gj * d;
             }
             if n_tangents == 0 {
                 continue;
             }
+            // ġ (interleaved R × m): Ėᵀ B, plus Ẇ_kᵀ e for backprop.
             let gdot = &mut self.gdot[target];
-            // ġ (interleaved R × m) = Ėᵀ B, plus Ẇ_kᵀ e for backprop.
-            matmul(
-                gdot,
-                n_tangents,
-                m,
-                false,
-                (&self.edot[source], n, n_tangents, true),
-                (b, n, m, false),
-            );
             if self.feedback.is_none() && !self.detach_feedback {
                 matmul(
                     gdot,
                     1,
                     n_tangents * m,
-                    true,
-                    (e_source, n, 1, true),
-                    (&self.wdot[target], n, n_tangents * m, false),
+                    false,
+                    (&self.e[source], n, 1, true),
+                    (self.wdot[target].as_slice(), n, n_tangents * m, false),
                 );
+            } else {
+                gdot.fill(T::zero());
+            }
+            for k in 0..n_tangents {
+                for (j, &value) in projected[(k + 1) * m..(k + 2) * m].iter().enumerate() {
+                    gdot[j * n_tangents + k] += value;
+                }
             }
             let (ds, ydot) = (&self.ds[target], &self.ydot[target]);
             let edot = &mut self.edot[target];
@@ -359,6 +397,36 @@ impl<T: Float> Unroll<T> {
                     }
                     edot[k * m + j] = value;
                 }
+            }
+        }
+    }
+}
+
+/// `y = softplus_β(z)` with `ds = σ′` and `ẏ_k = σ′ ⊙ ż_k` (hidden layers), or the softmax with
+/// `ẏ_k = y ⊙ (ż_k − yᵀż_k)` (output layer).
+fn activate<T: Float>(
+    output: bool,
+    beta: T,
+    z: &[T],
+    zdot: &[T],
+    y: &mut [T],
+    ds: &mut [T],
+    ydot: &mut [T],
+) {
+    let n = z.len();
+    if output {
+        activation::softmax(y, z);
+        for (col_in, col_out) in zdot.chunks_exact(n).zip(ydot.chunks_exact_mut(n)) {
+            let mean = dot(y, col_in);
+            for ((out, &zd), &p) in col_out.iter_mut().zip(col_in).zip(y.iter()) {
+                *out = p * (zd - mean);
+            }
+        }
+    } else {
+        activation::softplus_with_derivative(y, ds, z, beta);
+        for (col_in, col_out) in zdot.chunks_exact(n).zip(ydot.chunks_exact_mut(n)) {
+            for ((out, &zd), &d) in col_out.iter_mut().zip(col_in).zip(ds.iter()) {
+                *out = d * zd;
             }
         }
     }
