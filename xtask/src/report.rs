@@ -150,6 +150,8 @@ pub(crate) struct Report {
     figures: Vec<(String, String, LineChart)>,
     metrics: Option<Metrics>,
     timings: Vec<(String, f64)>,
+    /// The git revision when the run started (a checkout during a long run must not relabel it).
+    revision: String,
 }
 
 impl Report {
@@ -178,6 +180,7 @@ impl Report {
             figures: Vec::new(),
             metrics: None,
             timings: Vec::new(),
+            revision: git_revision(),
         })
     }
 
@@ -312,7 +315,7 @@ impl Report {
             "| mode | {} |",
             if self.quick { "quick" } else { "full" }
         );
-        let _ = writeln!(md, "| git revision | {} |", git_revision());
+        let _ = writeln!(md, "| git revision (at the start) | {} |", self.revision);
         let _ = writeln!(md, "| rustc | {} |", rustc_version());
         let _ = writeln!(md, "| threads (rayon) | {} |", rayon::current_num_threads());
         for (what, seconds) in &self.timings {
