@@ -379,7 +379,7 @@ mod tests {
                 right_dot: &right_dot,
                 projection: with_projection.then(|| StackedProjection {
                     gamma: -0.3,
-                    gamma_tangent: (r > 0).then_some((r - 1, -1.0)),
+                    gamma_tangent: (r > 0).then(|| (r - 1, -1.0)),
                     u: &u,
                     u_dot: &u_dot,
                 }),

@@ -24,9 +24,10 @@
 //! one weight-sized tangent `∂W/∂θ_r` per plastic term instead of taping 250 steps: memory is
 //! `O(R·|W|)` (7 MB for the paper's net and all ten terms) and independent of the number of
 //! steps, and the gradient is exact, not truncated. The `R` tangents of a layer are stacked into
-//! one matrix so that each step runs a handful of large kernels per layer. The inner loop is
-//! written here rather than reusing `plasticity_core::Mlp::apply_rules`, because every
-//! intermediate of the step needs its tangent; the test `primal_matches_plasticity_core`
+//! one matrix, so that each step is one fused pass per layer (`linalg::stacked`: update `W` and
+//! every tangent, then the next sample's forward product, while the column is in cache). The
+//! inner loop is written here rather than reusing `plasticity_core::Mlp::apply_rules`, because
+//! every intermediate of the step needs its tangent; the test `primal_matches_plasticity_core`
 //! checks that both compute the same update.
 //!
 //! ```
