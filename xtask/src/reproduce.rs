@@ -38,7 +38,7 @@ pub(crate) struct Args {
     /// Data root (overrides NEUROMOL_DATA and the cache directory).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
-    /// Continue meta-training runs from their checkpoints (meta-* experiments).
+    /// Continue from checkpoints where an experiment keeps them (meta-* and molvae* experiments).
     #[arg(long)]
     resume: bool,
 }
