@@ -130,12 +130,22 @@ where
         }
         .into());
     }
-    let results: Vec<Result<M, E>> = (0..n_replicas)
-        .into_par_iter()
-        .map(|replica_idx| {
-            let weights = replica_weights(n_items, seed, replica_idx)?;
-            train(replica_idx, &weights)
-        })
-        .collect();
+    // Replicas run in waves of one per thread. A replica's own parallel work (e.g. an optimiser
+    // over chunks) waits in rayon joins, and a waiting thread steals queued tasks: with every
+    // replica queued at once it would start further replicas, each holding its whole training
+    // state and all of them advancing slowly. Waves keep at most one replica per thread alive.
+    let wave = rayon::current_num_threads().max(1);
+    let mut results: Vec<Result<M, E>> = Vec::with_capacity(n_replicas);
+    for start in (0..n_replicas).step_by(wave) {
+        let end = (start + wave).min(n_replicas);
+        let batch: Vec<Result<M, E>> = (start..end)
+            .into_par_iter()
+            .map(|replica_idx| {
+                let weights = replica_weights(n_items, seed, replica_idx)?;
+                train(replica_idx, &weights)
+            })
+            .collect();
+        results.extend(batch);
+    }
     results.into_iter().collect()
 }

@@ -122,6 +122,47 @@ fn replicas_are_identical_at_one_and_four_threads() {
 }
 
 #[test]
+fn at_most_one_replica_per_thread_is_in_flight_even_with_nested_parallelism() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use rayon::prelude::*;
+
+    let in_flight = AtomicUsize::new(0);
+    let most = AtomicUsize::new(0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let sums = pool.install(|| {
+        bootstrap_replicas(50, 12, 3, |replica_idx, w| {
+            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            // Rounds of parallel work inside a replica (like Adam over parameter chunks at every
+            // step): their joins are where an idle thread would steal a queued replica.
+            let mut sum = 0.0;
+            for round in 0..40 {
+                sum += (0..64)
+                    .into_par_iter()
+                    .map(|i| {
+                        (0..400)
+                            .map(|k| ((i * k + round) as f64).sin())
+                            .sum::<f64>()
+                            * w[i % 50]
+                    })
+                    .sum::<f64>();
+            }
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            Ok::<_, Error>((replica_idx, sum))
+        })
+        .unwrap()
+    });
+    assert_eq!(sums.len(), 12);
+    assert!(sums.iter().enumerate().all(|(i, (idx, _))| i == *idx));
+    let most = most.load(Ordering::SeqCst);
+    assert!(most <= 2, "{most} replicas were in flight on 2 threads");
+}
+
+#[test]
 fn the_lowest_failing_replica_reports_its_error() {
     let result: Result<Vec<()>, Error> = bootstrap_replicas(4, 10, 0, |replica_idx, _| {
         if replica_idx >= 3 {
