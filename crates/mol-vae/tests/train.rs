@@ -15,11 +15,10 @@ fn setup() -> (MolVae<f32>, Matrix<f32>, Vec<molgraph::DenseGraph>) {
     (vae, features(6, 8, 7), targets(&SMALL_SMILES))
 }
 
-#[test]
-fn training_lowers_the_loss_on_a_small_set() {
-    let (mut vae, x, t) = setup();
-    let data = Dataset::new(&x, &t).unwrap();
-    let config = TrainConfig {
+/// 150 epochs of two batches at Adam lr 1e-2: enough for the small net to fit a handful of
+/// molecules.
+fn fast_training() -> TrainConfig {
+    TrainConfig {
         epochs: 150,
         batches_per_epoch: 2,
         adam: mol_vae::AdamConfig {
@@ -27,7 +26,14 @@ fn training_lowers_the_loss_on_a_small_set() {
             ..mol_vae::AdamConfig::default()
         },
         ..TrainConfig::default()
-    };
+    }
+}
+
+#[test]
+fn training_lowers_the_loss_on_a_small_set() {
+    let (mut vae, x, t) = setup();
+    let data = Dataset::new(&x, &t).unwrap();
+    let config = fast_training();
     let history = train(
         &mut vae,
         &data,
@@ -182,15 +188,7 @@ fn a_conditional_model_uses_its_conditions() {
             (j as f32).sin()
         }
     });
-    let config = TrainConfig {
-        epochs: 150,
-        batches_per_epoch: 2,
-        adam: mol_vae::AdamConfig {
-            lr: 1e-2,
-            ..mol_vae::AdamConfig::default()
-        },
-        ..TrainConfig::default()
-    };
+    let config = fast_training();
     let last_reconstruction = |n_conditions: usize| {
         let model_config = ModelConfig {
             n_conditions,
