@@ -16,7 +16,29 @@ pub const MAX_VALENCE: [f64; N_ATOM_CLASSES] = [4.0, 2.0, 3.0, 1.0, 0.0];
 /// Sharpness of the soft step `σ(100 (x − ½))` in R2 [C §3.2].
 pub const CONNECTIVITY_SHARPNESS: f64 = 100.0;
 
-/// Which of R1–R4 to evaluate, and the sharpness of R2's soft step.
+/// How R4 measures whether the two ends of a bond `u–v` are joined by another path.
+///
+/// ```text
+/// B = A with (u,v), (v,u) zeroed
+/// Resolvent: c_uv = [(n I − B)⁻¹]_uv = Σ_{k≥0} (B^k)_uv / n^{k+1}     [C §3.2, R4]
+/// WalkSum:   s_uv = Σ_{k=2}^{n−1} (B^k)_uv,  c_uv = s_uv / (1 + s_uv)   (deviation)
+/// ```
+///
+/// The resolvent is the digest's formula. It weighs a path of length `d` by `n^{−(d+1)}`, so for
+/// the 5- and 6-rings that carry most ring triple bonds in generated 9-atom graphs `c_uv` is
+/// ~1e-6 and R4 all but vanishes. The walk sum counts walks of every length up to `n − 1` (the
+/// longest simple path) with equal weight and saturates: `c_uv ≥ ½` whenever a hard graph has
+/// another path between `u` and `v`, whatever its length, and `c_uv = 0` when it has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum CycleMeasure {
+    /// `[(n I − B)⁻¹]_uv`, as the digest writes R4 (the default).
+    #[default]
+    Resolvent,
+    /// The saturated walk count `s / (1 + s)` (a documented deviation, docs/deviations.md).
+    WalkSum,
+}
+
+/// Which of R1–R4 to evaluate, the sharpness of R2's soft step and R4's cycle measure.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ConstraintSet {
     /// Evaluate R1 (ghost + valence), R2 (connectivity), R3 (3-rings), R4 (triple bonds on
@@ -24,6 +46,8 @@ pub struct ConstraintSet {
     pub active: [bool; 4],
     /// R2's soft-step sharpness, [`CONNECTIVITY_SHARPNESS`] in the paper's code.
     pub sharpness: f64,
+    /// How R4 decides that a bond lies on a cycle.
+    pub cycle_measure: CycleMeasure,
 }
 
 impl Default for ConstraintSet {
@@ -31,6 +55,7 @@ impl Default for ConstraintSet {
         ConstraintSet {
             active: [true; 4],
             sharpness: CONNECTIVITY_SHARPNESS,
+            cycle_measure: CycleMeasure::Resolvent,
         }
     }
 }
@@ -56,11 +81,10 @@ pub struct ConstraintValues {
 /// Ã_1 = A,  Ã_k = σ(s (Ã_{k−1} A − ½)), k = 2..n;  B = I + Σ_{k≥2} Ã_k;  C = σ(s (B − ½))
 /// r2 = Σ_{u<v} [q_u q_v (1 − C_uv) + (1 − q_u q_v) C_uv]                    [C §3.2, R2]
 /// r3 = tr(A³)/6                                                              [C §3.2, R3]
-/// G^(uv) = (n I − A^(uv))⁻¹,  A^(uv) = A with (u,v), (v,u) zeroed
-/// r4 = Σ_{u<v} P^A_uv3 · G^(uv)_uv                                           [C §3.2, R4]
+/// r4 = Σ_{u<v} P^A_uv3 · c_uv,  c_uv from `set.cycle_measure`               [C §3.2, R4]
 /// ```
 ///
-/// `s` is `set.sharpness` (100). The digest writes `9I` and `k = 2..9` for the paper's 9
+/// `s` is `set.sharpness` (100); [`CycleMeasure`] defines `c_uv`. The digest writes `9I` and `k = 2..9` for the paper's 9
 /// nodes; here `n` is `n_nodes`. At ReLU's kink (`V_u = U_u`) the R1 gradient is 0, as in
 /// PyTorch.
 ///
@@ -170,29 +194,26 @@ pub fn evaluate(
     }
     if set.active[3] {
         let mut d_a = vec![0.0; n * n];
-        let mut m = vec![0.0; n * n];
+        let mut b = vec![0.0; n * n];
         for u in 0..n {
             for v in u + 1..n {
-                for i in 0..n {
-                    for j in 0..n {
-                        let diag = if i == j { n as f64 } else { 0.0 };
-                        m[i * n + j] = diag - a[i * n + j];
-                    }
-                }
-                m[u * n + v] = 0.0;
-                m[v * n + u] = 0.0;
-                let g = invert_diagonally_dominant(&m, n);
+                b.copy_from_slice(&a);
+                b[u * n + v] = 0.0;
+                b[v * n + u] = 0.0;
                 let triple = pa(u, v, 3);
-                let c = g[u * n + v];
+                // c and ∂c/∂B (for the entries of A that enter B).
+                let (c, d_c) = match set.cycle_measure {
+                    CycleMeasure::Resolvent => resolvent_pair(&b, n, u, v),
+                    CycleMeasure::WalkSum => walk_sum_pair(&b, n, u, v),
+                };
                 out.values[3] += triple * c;
                 out.grad_bonds[3][(u * n + v) * N_BOND_CLASSES + 3] += c;
-                // ∂G_uv/∂A_ij = G_ui G_jv for the entries of A that enter M.
                 for i in 0..n {
                     for j in (0..n).filter(|&j| j != i) {
                         if (i == u && j == v) || (i == v && j == u) {
                             continue;
                         }
-                        d_a[i * n + j] += triple * g[u * n + i] * g[j * n + v];
+                        d_a[i * n + j] += triple * d_c[i * n + j];
                     }
                 }
             }
@@ -304,6 +325,80 @@ fn connectivity(
         *da += dw;
     }
     (value, d_a, d_q)
+}
+
+/// `[(n I − B)⁻¹]_uv` and its gradient `∂/∂B_ij = G_ui G_jv` (row-major).
+fn resolvent_pair(b: &[f64], n: usize, u: usize, v: usize) -> (f64, Vec<f64>) {
+    let m: Vec<f64> = (0..n * n)
+        .map(|idx| {
+            let diag = if idx / n == idx % n { n as f64 } else { 0.0 };
+            diag - b[idx]
+        })
+        .collect();
+    let g = invert_diagonally_dominant(&m, n);
+    let grad = (0..n * n)
+        .map(|idx| g[u * n + idx / n] * g[(idx % n) * n + v])
+        .collect();
+    (g[u * n + v], grad)
+}
+
+/// `s / (1 + s)` with `s = Σ_{k=2}^{n−1} (B^k)_uv`, and its gradient (row-major).
+///
+/// ```text
+/// ∂(B^k)_uv/∂B_ij = Σ_{l=0}^{k−1} (B^l)_ui (B^{k−1−l})_jv
+/// ∂s/∂B_ij = Σ_{l=0}^{n−2} (B^l)_ui · Σ_{m=max(0, 1−l)}^{n−2−l} (B^m)_jv
+/// ```
+fn walk_sum_pair(b: &[f64], n: usize, u: usize, v: usize) -> (f64, Vec<f64>) {
+    let longest = n.saturating_sub(1);
+    // powers[k] = B^k for k = 0..=longest − 1 (B^longest only enters through s).
+    let mut identity = vec![0.0; n * n];
+    for i in 0..n {
+        identity[i * n + i] = 1.0;
+    }
+    let mut powers = vec![identity];
+    while powers.len() < longest.max(1) {
+        let next = matmul(powers.last().map_or(&[][..], |p| p), b, n);
+        powers.push(next);
+    }
+    let mut s = 0.0;
+    for k in 2..=longest {
+        // (B^k)_uv = Σ_l (B^{k−1})_ul B_lv.
+        s += (0..n)
+            .map(|l| powers[k - 1][u * n + l] * b[l * n + v])
+            .sum::<f64>();
+    }
+    let c = s / (1.0 + s);
+    let d_s = 1.0 / ((1.0 + s) * (1.0 + s));
+    let mut grad = vec![0.0; n * n];
+    if longest < 2 {
+        return (c, grad);
+    }
+    // Prefix sums over m of column v of B^m.
+    let mut column_sums = vec![vec![0.0; n]; longest];
+    for m in 0..longest {
+        for j in 0..n {
+            let previous = if m == 0 { 0.0 } else { column_sums[m - 1][j] };
+            column_sums[m][j] = previous + powers[m][j * n + v];
+        }
+    }
+    for l in 0..longest {
+        // m runs over max(0, 1 − l) ..= longest − 1 − l.
+        let upper = longest - 1 - l;
+        let row_u = &powers[l][u * n..(u + 1) * n];
+        for j in 0..n {
+            let mut tail = column_sums[upper][j];
+            if l == 0 {
+                tail -= powers[0][j * n + v];
+            }
+            if tail == 0.0 {
+                continue;
+            }
+            for i in 0..n {
+                grad[i * n + j] += d_s * row_u[i] * tail;
+            }
+        }
+    }
+    (c, grad)
 }
 
 /// Row-major `n × n` product.

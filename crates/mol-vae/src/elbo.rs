@@ -15,7 +15,7 @@ use molgraph::DenseGraph;
 use crate::{
     Error, MolVae, N_ATOM_CLASSES, N_BOND_CLASSES, Parameters, Result,
     batch_norm::Mode,
-    constraints::{self, ConstraintSet},
+    constraints::{self, ConstraintSet, CycleMeasure},
     decoder, encoder,
 };
 
@@ -29,6 +29,8 @@ pub struct ObjectiveConfig {
     pub constraint_weights: [f64; 4],
     /// Sharpness of R2's soft step (100 in the code) [C §3.2].
     pub connectivity_sharpness: f64,
+    /// How R4 decides that a bond lies on a cycle (the digest's resolvent by default).
+    pub cycle_measure: CycleMeasure,
 }
 
 impl ObjectiveConfig {
@@ -44,6 +46,7 @@ impl ObjectiveConfig {
             n_samples: 90 / batch_size.max(1) + 1,
             constraint_weights: [0.0; 4],
             connectivity_sharpness: constraints::CONNECTIVITY_SHARPNESS,
+            cycle_measure: CycleMeasure::Resolvent,
         }
     }
 
@@ -396,6 +399,7 @@ fn penalties<T: Float>(
     let set = ConstraintSet {
         active: objective.constraint_weights.map(|m| m != 0.0),
         sharpness: objective.connectivity_sharpness,
+        cycle_measure: objective.cycle_measure,
     };
     // Rows are independent: evaluate them in parallel, collected in order (thread-count
     // independent).
@@ -576,7 +580,11 @@ mod tests {
     /// Checks the full objective's gradient at up to 20 seeds, keeping 3 whose activation
     /// pattern is constant within the finite-difference steps; with `n_conditions > 0`, the
     /// conditional objective on random standardised conditions.
-    fn check_objective(constraint_weights: [f64; 4], n_conditions: usize) {
+    fn check_objective(
+        constraint_weights: [f64; 4],
+        cycle_measure: CycleMeasure,
+        n_conditions: usize,
+    ) {
         let config = ModelConfig {
             n_conditions,
             ..ModelConfig::small(4)
@@ -589,6 +597,7 @@ mod tests {
             n_samples: 2,
             constraint_weights,
             connectivity_sharpness: constraints::CONNECTIVITY_SHARPNESS,
+            cycle_measure,
         };
         // Unequal weights on the "all N sum to 1" scale, with N = 5.
         let weights = [0.1, 0.3, 0.25];
@@ -665,16 +674,17 @@ mod tests {
 
     #[test]
     fn weighted_elbo_gradient_matches_finite_differences() {
-        check_objective([0.0; 4], 0);
+        check_objective([0.0; 4], CycleMeasure::Resolvent, 0);
     }
 
     #[test]
     fn constrained_elbo_gradient_matches_finite_differences() {
-        check_objective([0.7, 0.5, 1.3, 2.0], 0);
+        check_objective([0.7, 0.5, 1.3, 2.0], CycleMeasure::Resolvent, 0);
+        check_objective([0.7, 0.5, 1.3, 2.0], CycleMeasure::WalkSum, 0);
     }
 
     #[test]
     fn conditional_elbo_gradient_matches_finite_differences() {
-        check_objective([0.0; 4], 3);
+        check_objective([0.0; 4], CycleMeasure::Resolvent, 3);
     }
 }

@@ -9,7 +9,7 @@ use molgraph::DenseGraph;
 
 use crate::{
     Adam, AdamConfig, Batch, Error, MolVae, ObjectiveConfig, Result, StepNoise,
-    constraints::CONNECTIVITY_SHARPNESS,
+    constraints::{CONNECTIVITY_SHARPNESS, CycleMeasure},
     elbo::{check_not_constrained_conditional, loss_and_gradient_with_pattern},
 };
 
@@ -24,6 +24,8 @@ pub struct TrainConfig {
     pub n_samples: Option<usize>,
     /// Penalty weights `μ₁ … μ₄` of R1–R4; all 0 is the "base model" [C §3.2].
     pub constraint_weights: [f64; 4],
+    /// How R4 decides that a bond lies on a cycle (the digest's resolvent by default).
+    pub cycle_measure: CycleMeasure,
     /// Adam, `lr = 1e-3` [C §3.3].
     pub adam: AdamConfig,
 }
@@ -35,6 +37,7 @@ impl Default for TrainConfig {
             batches_per_epoch: 25,
             n_samples: None,
             constraint_weights: [0.0; 4],
+            cycle_measure: CycleMeasure::Resolvent,
             adam: AdamConfig::default(),
         }
     }
@@ -91,6 +94,7 @@ impl TrainConfig {
             n_samples,
             constraint_weights: self.constraint_weights,
             connectivity_sharpness: CONNECTIVITY_SHARPNESS,
+            cycle_measure: self.cycle_measure,
         })
     }
 }

@@ -4,7 +4,7 @@ use linalg::{
     rng::{Stream, stream},
     testing::{assert_close, check_gradient, fd_step, tol},
 };
-use mol_vae::constraints::{ConstraintSet, evaluate};
+use mol_vae::constraints::{ConstraintSet, CycleMeasure, evaluate};
 use rand::Rng as _;
 
 /// Probabilities in (0.05, 0.95) for atoms (`n × 5`) and bonds (`n² × 4`).
@@ -21,12 +21,18 @@ fn random_point(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
 
 #[track_caller]
 fn check(k: usize, n: usize, sharpness: f64) {
+    check_with(k, n, sharpness, CycleMeasure::Resolvent);
+}
+
+#[track_caller]
+fn check_with(k: usize, n: usize, sharpness: f64, cycle_measure: CycleMeasure) {
     let mut checked = 0;
     for seed in 0..50 {
         let (atoms, bonds) = random_point(n, seed);
         let set = ConstraintSet {
             active: std::array::from_fn(|i| i == k),
             sharpness,
+            cycle_measure,
         };
         let r = evaluate(&atoms, &bonds, n, &set);
         // R1 is piecewise linear: keep points where every V_u − U_u is far from 0 (STYLE §7).
@@ -89,6 +95,47 @@ fn r3_three_ring_gradient_matches_finite_differences() {
 #[test]
 fn r4_ring_triple_gradient_matches_finite_differences() {
     check(3, 5, 100.0);
+}
+
+#[test]
+fn r4_walk_sum_gradient_matches_finite_differences() {
+    // Random points in (0.05, 0.95) keep s/(1+s) away from saturation for n = 4; n = 9 is the
+    // paper's graph size (walks up to length 8).
+    check_with(3, 4, 100.0, CycleMeasure::WalkSum);
+    check_with(3, 9, 100.0, CycleMeasure::WalkSum);
+}
+
+#[test]
+fn walk_sum_sees_triple_bonds_on_large_rings_where_the_resolvent_barely_does() {
+    const C: usize = 0;
+    let walk_sum = ConstraintSet {
+        cycle_measure: CycleMeasure::WalkSum,
+        ..ConstraintSet::default()
+    };
+    let r4 = |classes: &[usize], bonds: &[(usize, usize, usize)], set: &ConstraintSet| {
+        let (a, b) = hard(classes, bonds);
+        evaluate(&a, &b, classes.len(), set).values[3]
+    };
+    // A 6-ring of 9 nodes (three ghosts) with one triple bond on it.
+    let mut ring6 = vec![(0, 1, 3)];
+    ring6.extend((1..6).map(|i| (i, (i + 1) % 6, 1)));
+    let classes = [C, C, C, C, C, C, 4, 4, 4];
+    let resolvent = r4(&classes, &ring6, &ConstraintSet::default());
+    let walks = r4(&classes, &ring6, &walk_sum);
+    assert!(
+        resolvent > 0.0 && resolvent < 1e-5,
+        "resolvent: {resolvent}"
+    );
+    // Without their bond, 0 and 1 are the ends of a 6-node path: one walk of length 5 and five
+    // of length 7 (one step back at positions 2..=6) join them: s = 6, c = 6/7.
+    assert_close(walks, 6.0 / 7.0, tol::ITER);
+    // A 3-ring of 3 nodes: walks up to length 2, one of them joins 0 and 1: c = 1/2.
+    let ring3 = r4(&[C, C, C], &[(0, 1, 3), (1, 2, 1), (0, 2, 1)], &walk_sum);
+    assert_close(ring3, 0.5, tol::ITER);
+    // The same triple bond on a chain of 9 atoms: no other path, c = 0.
+    let mut chain = vec![(0, 1, 3)];
+    chain.extend((1..8).map(|i| (i, i + 1, 1)));
+    assert_close(r4(&[C; 9], &chain, &walk_sum), 0.0, tol::EXACT);
 }
 
 /// Hard probabilities of a graph: atom classes and a bond-order matrix.

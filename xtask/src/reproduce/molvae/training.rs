@@ -3,13 +3,16 @@
 
 use std::{
     fs,
-    io::{BufReader, BufWriter, Write as _},
+    io::{BufWriter, Write as _},
     path::{Path, PathBuf},
 };
 
 use anyhow::Context as _;
 use linalg::rng::Rng;
-use mol_vae::{Checkpoint, Dataset, EpochStats, MolVae, TrainConfig, train_checkpoint};
+use mol_vae::{
+    AdamConfig, Checkpoint, Dataset, EpochStats, MolVae, TrainConfig, constraints::CycleMeasure,
+    train_checkpoint,
+};
 use serde::{Deserialize, Serialize};
 
 /// What is saved: the library checkpoint, the training settings it belongs to, and the
@@ -26,7 +29,47 @@ struct SavedRun {
     checkpoint: Checkpoint<f32>,
 }
 
-const VERSION: u32 = 1;
+/// Format version 2: `TrainConfig` carries R4's `cycle_measure`.
+const VERSION: u32 = 2;
+
+/// Format version 1 (before `TrainConfig::cycle_measure`): its runs used the digest's
+/// resolvent, so they load as [`CycleMeasure::Resolvent`] and finished runs stay usable.
+#[derive(Deserialize)]
+struct SavedRunV1 {
+    version: u32,
+    config: TrainConfigV1,
+    history: Vec<EpochStats>,
+    checkpoint: Checkpoint<f32>,
+}
+
+/// `TrainConfig` as format version 1 stored it.
+#[derive(Deserialize)]
+struct TrainConfigV1 {
+    epochs: usize,
+    batches_per_epoch: usize,
+    n_samples: Option<usize>,
+    constraint_weights: [f64; 4],
+    adam: AdamConfig,
+}
+
+impl From<SavedRunV1> for SavedRun {
+    fn from(old: SavedRunV1) -> SavedRun {
+        let c = old.config;
+        SavedRun {
+            version: old.version,
+            config: TrainConfig {
+                epochs: c.epochs,
+                batches_per_epoch: c.batches_per_epoch,
+                n_samples: c.n_samples,
+                constraint_weights: c.constraint_weights,
+                cycle_measure: CycleMeasure::Resolvent,
+                adam: c.adam,
+            },
+            history: old.history,
+            checkpoint: old.checkpoint,
+        }
+    }
+}
 
 /// Where and how often one run checkpoints.
 #[derive(Debug, Clone)]
@@ -113,19 +156,27 @@ fn load(
     if !checkpointing.resume || !path.exists() {
         return Ok(None);
     }
-    let file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let saved: SavedRun = bincode::serde::decode_from_std_read(
-        &mut BufReader::new(file),
-        bincode::config::standard(),
-    )
-    .with_context(|| format!("decoding the checkpoint {}", path.display()))?;
-    if saved.version != VERSION {
-        anyhow::bail!(
-            "checkpoint {} has format version {}, expected {VERSION}",
-            path.display(),
-            saved.version
-        );
-    }
+    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let standard = bincode::config::standard();
+    let decoding = || format!("decoding the checkpoint {}", path.display());
+    // Every version starts with its number.
+    let (version, _): (u32, usize) =
+        bincode::serde::decode_from_slice(&bytes, standard).with_context(decoding)?;
+    let saved: SavedRun = match version {
+        VERSION => {
+            bincode::serde::decode_from_slice(&bytes, standard)
+                .with_context(decoding)?
+                .0
+        }
+        1 => bincode::serde::decode_from_slice::<SavedRunV1, _>(&bytes, standard)
+            .with_context(decoding)?
+            .0
+            .into(),
+        other => anyhow::bail!(
+            "checkpoint {} has format version {other}, expected 1 or {VERSION}",
+            path.display()
+        ),
+    };
     if saved.config != *config {
         anyhow::bail!(
             "checkpoint {} was written with other training settings; delete it or run without --resume",
@@ -271,6 +322,68 @@ mod tests {
         assert_eq!(resumed.resumed_at, 2);
         assert_eq!(resumed.model, straight.model);
         assert_eq!(resumed.history, straight.history);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A format-1 file (before `TrainConfig::cycle_measure`) loads as a resolvent run, is refused
+    /// for walk-sum settings, and an unknown version is refused by number.
+    #[test]
+    fn format_1_checkpoints_load_as_resolvent_runs() {
+        #[derive(Serialize)]
+        struct V1<'a> {
+            version: u32,
+            config: (usize, usize, Option<usize>, [f64; 4], &'a AdamConfig),
+            history: &'a [EpochStats],
+            checkpoint: &'a Checkpoint<f32>,
+        }
+        let dir = std::env::temp_dir().join(format!("neuromol-molvae-v1-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let model =
+            MolVae::<f32>::new(ModelConfig::small(6), &mut stream(1, Stream::Init)).unwrap();
+        let checkpoint = Checkpoint::start(model, 6, &stream(1, Stream::Noise));
+        let config = TrainConfig {
+            epochs: 4,
+            constraint_weights: [0.1, 0.1, 2.5, 2.5],
+            ..TrainConfig::default()
+        };
+        let write = |version: u32| {
+            let old = V1 {
+                version,
+                config: (
+                    config.epochs,
+                    config.batches_per_epoch,
+                    config.n_samples,
+                    config.constraint_weights,
+                    &config.adam,
+                ),
+                history: &[],
+                checkpoint: &checkpoint,
+            };
+            let bytes = bincode::serde::encode_to_vec(&old, bincode::config::standard()).unwrap();
+            fs::write(dir.join("run.ckpt"), bytes).unwrap();
+        };
+        let checkpointing = Checkpointing {
+            path: dir.join("run.ckpt"),
+            every: 1,
+            resume: true,
+        };
+        write(1);
+        let loaded = load(&checkpointing, &config, 6).unwrap().unwrap();
+        assert_eq!(loaded.config, config);
+        assert_eq!(loaded.config.cycle_measure, CycleMeasure::Resolvent);
+        assert_eq!(loaded.checkpoint, checkpoint);
+        let walk_sum = TrainConfig {
+            cycle_measure: CycleMeasure::WalkSum,
+            ..config.clone()
+        };
+        let refused = load(&checkpointing, &walk_sum, 6).err().unwrap();
+        assert!(refused.to_string().contains("other training settings"));
+        write(7);
+        let unknown = load(&checkpointing, &config, 6).err().unwrap();
+        assert!(
+            format!("{unknown:#}").contains("format version 7"),
+            "{unknown:#}"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
