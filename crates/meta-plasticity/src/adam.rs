@@ -32,13 +32,18 @@ impl Adam {
     /// One update of the plastic coefficients (`plastic[r]`) with the gradient of
     /// `L + λ Σ_r |θ_r|`; the L1 subgradient at θ_r = 0 is 0 (PyTorch's `sign(0) = 0`).
     ///
+    /// `gradient` is `∂L/∂θ` (without the penalty). With
+    /// [`term_scales`](MetaOptimizerConfig::term_scales) `s` the step is Adam on `φ_r = s_r θ_r`
+    /// with the penalty `λ Σ_r |φ_r|`, written as a per-term learning rate (no round trip
+    /// through φ); without, `s_r = 1` and the lines below are paper B's Adam.
+    ///
     /// ```text
-    /// g = ∇L + λ sign(θ)
-    /// m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²,   t ← t + 1
-    /// θ ← θ − lr · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)
+    /// g_r = (∂L/∂θ_r) / s_r + λ sign(θ_r)                                  [B §Methods, Alg. 1]
+    /// m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²,   t ← t + 1         [Kingma & Ba 2015, Alg. 1]
+    /// θ_r ← θ_r − (lr / s_r) · (m_r / (1 − β₁ᵗ)) / (√(v_r / (1 − β₂ᵗ)) + ε)  [Kingma & Ba 2015, Alg. 1]
     /// ```
     ///
-    /// Returns the penalised gradient `g`.
+    /// Returns the penalised gradient `g` (in φ, i.e. with respect to `s_r θ_r`).
     ///
     /// # Example
     /// ```
@@ -65,6 +70,7 @@ impl Adam {
         let t = i32::try_from(self.t).unwrap_or(i32::MAX);
         let bias1 = 1.0 - config.beta1.powi(t);
         let bias2 = 1.0 - config.beta2.powi(t);
+        let scales = config.scales();
         let mut penalised = [0.0; N_TERMS];
         for r in (0..N_TERMS).filter(|&r| plastic[r]) {
             let sign = if theta[r] > 0.0 {
@@ -74,13 +80,14 @@ impl Adam {
             } else {
                 0.0
             };
-            let g = gradient[r] + config.l1 * sign;
+            // With s_r = 1 (no term scales) the divisions are exact: bit-identical to Adam on θ.
+            let g = gradient[r] / scales[r] + config.l1 * sign;
             penalised[r] = g;
             self.m[r] = config.beta1 * self.m[r] + (1.0 - config.beta1) * g;
             self.v[r] = config.beta2 * self.v[r] + (1.0 - config.beta2) * g * g;
             // PyTorch's order of operations: lr/(1 − β₁ᵗ) · m / (√v/√(1 − β₂ᵗ) + ε).
             let denom = self.v[r].sqrt() / bias2.sqrt() + config.eps;
-            theta[r] -= config.lr / bias1 * self.m[r] / denom;
+            theta[r] -= config.lr / scales[r] / bias1 * self.m[r] / denom;
         }
         penalised
     }

@@ -117,8 +117,11 @@ pub enum OnDivergence {
     /// moment and the step count stay.
     ///
     /// ```text
-    /// θ_r ← sign(θ_r) · max(|θ_r| − lr, 0)   (r ≠ 0),   m ← 0
+    /// θ_r ← sign(θ_r) · max(|θ_r| − lr / s_r, 0)   (r ≠ 0),   m ← 0
     /// ```
+    ///
+    /// `s_r` = 1 unless [`MetaOptimizerConfig::term_scales`] is set (then the retreat is one
+    /// learning rate in `φ_r = s_r θ_r`).
     Retreat,
 }
 
@@ -143,13 +146,56 @@ pub struct MetaOptimizerConfig {
     /// subgradient is added) to this Euclidean norm when it is longer; `None` (default, paper
     /// B: no clipping) leaves it. One near-divergent episode can return a gradient 10⁴ times
     /// the usual size, and Adam's second moment (β₂ = 0.999) then freezes Θ for hundreds of
-    /// episodes.
+    /// episodes. With [`term_scales`](MetaOptimizerConfig::term_scales) the norm is taken in φ.
     ///
     /// ```text
     /// g ← g · min(1, c / ‖g‖₂)
     /// ```
     #[serde(default)]
     pub clip_norm: Option<f64>,
+    /// Per-term preconditioning: Adam runs on `φ_r = s_r θ_r` instead of θ_r, with
+    /// `term_scales = Some([s₀, …, s₉])`; `None` (default, paper B) is `s_r = 1` for every r and
+    /// leaves every result bit-identical. Every `s_r` must be finite and > 0 (also for terms that
+    /// are not plastic, where it is unused).
+    ///
+    /// Adam moves every coefficient by about `lr` per episode whatever the size of its term, but
+    /// the terms `F^r` differ in size by orders of magnitude (F⁵ carries the layer-wide sum
+    /// `Σⱼ y_ℓ,ⱼ`, F³ = −W is much larger than `e yᵀ`, F² = −e eₚᵀ is smaller), so one step on
+    /// θ₅ changes `ΔW` as much as a step 20–50 times larger on θ₀. With
+    /// `s_r = typical ‖F^r‖_F / typical ‖F⁰‖_F` (see [`term_norms`](crate::term_norms)) a step of
+    /// `lr` in φ_r changes `θ_r F^r` about as much as a step of `lr` in θ₀ changes `θ₀ F⁰`.
+    ///
+    /// ```text
+    /// φ_r = s_r θ_r,   g_r = (∂L/∂θ_r) / s_r       gradient in φ              [ours, deviations.md]
+    /// g   ← g · min(1, c / ‖g‖₂)                    clip_norm c, in φ          [ours, deviations.md]
+    /// g_r ← g_r + λ sign(φ_r)                       L1 = λ Σ_r |φ_r|            [B §Methods, Alg. 1]
+    /// φ   ← Adam(φ, g),   θ_r = φ_r / s_r           per-term rate lr / s_r     [B §Methods, Alg. 1]
+    /// φ_r ← sign(φ_r) · max(|φ_r| − lr, 0)          Retreat, r ≠ 0             [ours, deviations.md]
+    /// ```
+    ///
+    /// So with scales the L1 penalty is `λ Σ_r |φ_r| = λ Σ_r s_r |θ_r|`: it weighs each
+    /// coefficient by the size of its term, i.e. it penalises each term's contribution
+    /// `‖θ_r F^r‖ ≈ s_r |θ_r| ‖F⁰‖`, not the raw coefficient.
+    /// Not in paper B (a deviation where used).
+    #[serde(default)]
+    pub term_scales: Option<[f64; N_TERMS]>,
+}
+
+impl MetaOptimizerConfig {
+    /// The per-term scales `s_r` of [`MetaOptimizerConfig::term_scales`], all 1 when `None`.
+    ///
+    /// # Example
+    /// ```
+    /// use meta_plasticity::MetaOptimizerConfig;
+    /// assert_eq!(MetaOptimizerConfig::default().scales(), [1.0; 10]);
+    /// let mut scales = [1.0; 10];
+    /// scales[5] = 30.0;
+    /// let config = MetaOptimizerConfig { term_scales: Some(scales), ..MetaOptimizerConfig::default() };
+    /// assert_eq!(config.scales()[5], 30.0);
+    /// ```
+    pub fn scales(&self) -> [f64; N_TERMS] {
+        self.term_scales.unwrap_or([1.0; N_TERMS])
+    }
 }
 
 impl Default for MetaOptimizerConfig {
@@ -162,13 +208,14 @@ impl Default for MetaOptimizerConfig {
             l1: 0.0,
             on_divergence: OnDivergence::Skip,
             clip_norm: None,
+            term_scales: None,
         }
     }
 }
 
-// Written out so that the defaults of `on_divergence` and `clip_norm` are not printed: [`MetaConfig::fingerprint`] hashes the
+// Written out so that the defaults of `on_divergence`, `clip_norm` and `term_scales` are not printed: [`MetaConfig::fingerprint`] hashes the
 // `Debug` form, and configs written before these fields existed (which skipped diverged
-// episodes and did not clip) keep their fingerprints and checkpoints.
+// episodes, did not clip and did not precondition) keep their fingerprints and checkpoints.
 impl std::fmt::Debug for MetaOptimizerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut out = f.debug_struct("MetaOptimizerConfig");
@@ -182,6 +229,9 @@ impl std::fmt::Debug for MetaOptimizerConfig {
         }
         if let Some(clip) = self.clip_norm {
             out.field("clip_norm", &clip);
+        }
+        if let Some(scales) = self.term_scales {
+            out.field("term_scales", &scales);
         }
         out.finish()
     }
@@ -350,6 +400,14 @@ impl MetaConfig {
             return Err(Error::InvalidConfig {
                 field: "optimizer.clip_norm",
                 reason: format!("must be > 0, got {clip}"),
+            });
+        }
+        if let Some(scales) = opt.term_scales
+            && let Some(r) = (0..N_TERMS).find(|&r| !(scales[r].is_finite() && scales[r] > 0.0))
+        {
+            return Err(Error::InvalidConfig {
+                field: "optimizer.term_scales",
+                reason: format!("s{r} must be finite and > 0, got {}", scales[r]),
             });
         }
         Ok(())

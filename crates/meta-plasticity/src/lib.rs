@@ -14,7 +14,10 @@
 //! - [`MetaTrainer`], [`train`], [`run_parallel`] and [`run_episode`]: the meta-optimiser
 //!   (Adam + L1, [`Adam`]), per-episode statistics through a callback, checkpoint states
 //!   ([`MetaState`]) from which a run resumes bit-identically, and independent runs (seeds) in
-//!   parallel.
+//!   parallel;
+//! - [`term_norms`], [`episode_term_norms`] and [`TermNorms`]: the typical size of every term
+//!   `F^r` along an inner loop, from which the optimiser's per-term preconditioning
+//!   ([`MetaOptimizerConfig::term_scales`]) is set.
 //!
 //! Layer: depends on `feedback-alignment` (the alignment and orthonormality diagnostics, the
 //! feedback kind), `plasticity-core` (the term enumeration [`plasticity_core::Term`] and
@@ -55,6 +58,7 @@ mod config;
 mod episode;
 mod error;
 mod tangent;
+mod term_norms;
 mod trainer;
 
 pub use crate::{
@@ -63,5 +67,6 @@ pub use crate::{
     episode::{ImagePool, Phase, Task, eligible_classes, sample_task},
     error::{Error, Result},
     tangent::{InnerLoop, Pathway, Sample, UnrollOutcome, meta_gradient},
+    term_norms::{TermNorms, episode_term_norms, term_norms},
     trainer::{EpisodeStats, MetaState, MetaTrainer, run_episode, run_parallel, train},
 };

@@ -13,7 +13,7 @@ use linalg::{
 use plasticity_core::{Mlp, N_TERMS};
 
 use crate::{
-    Adam, Error, ImagePool, InnerLoop, MetaConfig, OnDivergence, Pathway, Phase, Result,
+    Adam, Error, ImagePool, InnerLoop, MetaConfig, OnDivergence, Pathway, Phase, Result, Sample,
     eligible_classes, meta_gradient, sample_task,
 };
 
@@ -37,7 +37,8 @@ pub struct EpisodeStats {
     pub query_accuracy: f64,
     /// Mean query cross-entropy after the online pass [B §Results, Fig. 3b].
     pub query_loss: f64,
-    /// `query_loss + λ Σ_r |θ_r|` with the Θ of this episode.
+    /// `query_loss + λ Σ_r s_r |θ_r|` with the Θ of this episode (`s_r` the optimiser's
+    /// [`term_scales`](crate::MetaOptimizerConfig::term_scales), 1 without).
     pub meta_loss: f64,
     /// The Θ the episode ran with (before its meta-update) [B §Results, Fig. 3c].
     pub theta: [f64; N_TERMS],
@@ -234,8 +235,10 @@ impl MetaTrainer {
             }
             (Err(Error::Diverged { .. }), OnDivergence::Retreat) => {
                 let stats = self.diverged(episode_idx);
-                let lr = self.config.optimizer.lr;
+                // One lr in φ_r = s_r θ_r is lr / s_r in θ_r (s_r = 1 without term scales).
+                let scales = self.config.optimizer.scales();
                 for r in (1..N_TERMS).filter(|&r| self.plastic[r]) {
+                    let lr = self.config.optimizer.lr / scales[r];
                     let t = self.theta[r];
                     self.theta[r] = if t.abs() <= lr {
                         0.0
@@ -250,9 +253,15 @@ impl MetaTrainer {
         };
         let mut gradient = stats.gradient;
         if let Some(clip) = self.config.optimizer.clip_norm {
+            // The norm of the gradient in φ_r = s_r θ_r (in θ without term scales); scaling
+            // the θ-gradient by the clip factor scales the φ-gradient by the same factor.
+            let scales = self.config.optimizer.scales();
             let norm = (0..N_TERMS)
                 .filter(|&r| self.plastic[r])
-                .map(|r| gradient[r] * gradient[r])
+                .map(|r| {
+                    let g = gradient[r] / scales[r];
+                    g * g
+                })
                 .sum::<f64>()
                 .sqrt();
             if norm > clip {
@@ -443,78 +452,10 @@ pub fn run_episode<T: Float>(
     phase: Phase,
     with_gradient: bool,
 ) -> Result<EpisodeStats> {
-    config.validate()?;
+    let setup = EpisodeSetup::<T>::new(config, pool, episode_idx, phase)?;
     let sizes = &config.mlp.sizes;
-    let n_outputs = *sizes.last().expect("validated: at least two widths");
-    if pool.n_pixels() != sizes[0] {
-        return Err(Error::Data {
-            reason: format!(
-                "images have {} pixels, the network {} inputs",
-                pool.n_pixels(),
-                sizes[0]
-            ),
-        });
-    }
-    if pool.n_classes() > n_outputs {
-        return Err(Error::Data {
-            reason: format!(
-                "label {} has no output unit ({n_outputs} outputs)",
-                pool.n_classes() - 1
-            ),
-        });
-    }
-    let (item, task_stream) = match phase {
-        Phase::MetaTrain => (episode_idx as u64, Stream::Episode),
-        Phase::MetaTest => (
-            episode_idx as u64 + META_TEST_ITEM_OFFSET,
-            Stream::Evaluation,
-        ),
-    };
-    let classes = eligible_classes(pool, &config.episode, phase)?;
-    let task = sample_task(
-        pool,
-        &classes,
-        &config.episode,
-        &mut for_item(config.seed, task_stream, item),
-    )?;
-    let net = Mlp::<T>::new(&config.mlp, &mut for_item(config.seed, Stream::Init, item))?;
-    let pathway = match config.feedback {
-        FeedbackKind::Fixed => {
-            let feedback = Feedback::<T>::new(
-                FeedbackKind::Fixed,
-                sizes,
-                1.0,
-                &mut for_item(config.seed, Stream::Feedback, item),
-            )?;
-            Pathway::Fixed(feedback.matrices().to_vec())
-        }
-        _ if config.detach_backprop_feedback => Pathway::BackpropDetached,
-        _ => Pathway::Backprop,
-    };
-    let inner = InnerLoop {
-        weights: net.weights().to_vec(),
-        pathway,
-        beta: config.mlp.beta,
-    };
-
-    let gather = |indices: &[usize]| -> Vec<T> {
-        indices
-            .iter()
-            .flat_map(|&idx| pool.image(idx).iter().map(|&p| T::of_f64(f64::from(p))))
-            .collect()
-    };
-    let n_pixels = pool.n_pixels();
-    let (train_inputs, query_inputs) = (gather(&task.train), gather(&task.query));
-    let train: Vec<(&[T], usize)> = train_inputs
-        .chunks_exact(n_pixels)
-        .zip(&task.train)
-        .map(|(x, &idx)| (x, pool.label(idx)))
-        .collect();
-    let query: Vec<(&[T], usize)> = query_inputs
-        .chunks_exact(n_pixels)
-        .zip(&task.query)
-        .map(|(x, &idx)| (x, pool.label(idx)))
-        .collect();
+    let inner = &setup.inner;
+    let (train, query) = (setup.train(), setup.query());
 
     let terms = if with_gradient {
         config.rule.terms()
@@ -528,7 +469,7 @@ pub fn run_episode<T: Float>(
             reason: format!("θ{r} = {} but F{r} is not plastic", theta[r]),
         });
     }
-    let outcome = meta_gradient(&inner, &terms, theta, &train, &query)
+    let outcome = meta_gradient(inner, &terms, theta, &train, &query)
         .map_err(|err| err.at_episode(episode_idx))?;
 
     let (alignment, orthonormality) = if config.diagnostics {
@@ -545,15 +486,17 @@ pub fn run_episode<T: Float>(
     } else {
         (Vec::new(), Vec::new())
     };
+    // λ Σ_r s_r |θ_r| = λ Σ_r |φ_r| (s_r = 1 without term scales).
+    let scales = config.optimizer.scales();
     let penalty: f64 = (0..N_TERMS)
         .filter(|&r| plastic[r])
-        .map(|r| theta[r].abs())
+        .map(|r| scales[r] * theta[r].abs())
         .sum::<f64>()
         * config.optimizer.l1;
     Ok(EpisodeStats {
         episode: episode_idx,
         phase,
-        classes: task.classes,
+        classes: setup.classes,
         query_accuracy: outcome.query_accuracy,
         query_loss: outcome.query_loss,
         meta_loss: outcome.query_loss + penalty,
@@ -562,6 +505,121 @@ pub fn run_episode<T: Float>(
         alignment_angles: alignment,
         orthonormality,
     })
+}
+
+/// The draws of one episode (task, initial `W`, feedback) and its samples, shared by
+/// [`run_episode`] and [`episode_term_norms`](crate::episode_term_norms) so that both see the
+/// same episode.
+pub(crate) struct EpisodeSetup<T: Float> {
+    /// The task's classes, in draw order.
+    pub(crate) classes: Vec<usize>,
+    /// Initial weights and feedback.
+    pub(crate) inner: InnerLoop<T>,
+    n_pixels: usize,
+    train_inputs: Vec<T>,
+    train_labels: Vec<usize>,
+    query_inputs: Vec<T>,
+    query_labels: Vec<usize>,
+}
+
+impl<T: Float> EpisodeSetup<T> {
+    /// Validates `config` and the pool, then draws episode `episode_idx` of `phase` (see
+    /// [`run_episode`] for the streams).
+    pub(crate) fn new(
+        config: &MetaConfig,
+        pool: &ImagePool,
+        episode_idx: usize,
+        phase: Phase,
+    ) -> Result<Self> {
+        config.validate()?;
+        let sizes = &config.mlp.sizes;
+        let n_outputs = *sizes.last().expect("validated: at least two widths");
+        if pool.n_pixels() != sizes[0] {
+            return Err(Error::Data {
+                reason: format!(
+                    "images have {} pixels, the network {} inputs",
+                    pool.n_pixels(),
+                    sizes[0]
+                ),
+            });
+        }
+        if pool.n_classes() > n_outputs {
+            return Err(Error::Data {
+                reason: format!(
+                    "label {} has no output unit ({n_outputs} outputs)",
+                    pool.n_classes() - 1
+                ),
+            });
+        }
+        let (item, task_stream) = match phase {
+            Phase::MetaTrain => (episode_idx as u64, Stream::Episode),
+            Phase::MetaTest => (
+                episode_idx as u64 + META_TEST_ITEM_OFFSET,
+                Stream::Evaluation,
+            ),
+        };
+        let classes = eligible_classes(pool, &config.episode, phase)?;
+        let task = sample_task(
+            pool,
+            &classes,
+            &config.episode,
+            &mut for_item(config.seed, task_stream, item),
+        )?;
+        let net = Mlp::<T>::new(&config.mlp, &mut for_item(config.seed, Stream::Init, item))?;
+        let pathway = match config.feedback {
+            FeedbackKind::Fixed => {
+                let feedback = Feedback::<T>::new(
+                    FeedbackKind::Fixed,
+                    sizes,
+                    1.0,
+                    &mut for_item(config.seed, Stream::Feedback, item),
+                )?;
+                Pathway::Fixed(feedback.matrices().to_vec())
+            }
+            _ if config.detach_backprop_feedback => Pathway::BackpropDetached,
+            _ => Pathway::Backprop,
+        };
+        let gather = |indices: &[usize]| -> Vec<T> {
+            indices
+                .iter()
+                .flat_map(|&idx| pool.image(idx).iter().map(|&p| T::of_f64(f64::from(p))))
+                .collect()
+        };
+        let labels = |indices: &[usize]| -> Vec<usize> {
+            indices.iter().map(|&idx| pool.label(idx)).collect()
+        };
+        Ok(EpisodeSetup {
+            inner: InnerLoop {
+                weights: net.weights().to_vec(),
+                pathway,
+                beta: config.mlp.beta,
+            },
+            n_pixels: pool.n_pixels(),
+            train_inputs: gather(&task.train),
+            train_labels: labels(&task.train),
+            query_inputs: gather(&task.query),
+            query_labels: labels(&task.query),
+            classes: task.classes,
+        })
+    }
+
+    /// The training samples in presentation order.
+    pub(crate) fn train(&self) -> Vec<Sample<'_, T>> {
+        samples(&self.train_inputs, &self.train_labels, self.n_pixels)
+    }
+
+    /// The query samples.
+    pub(crate) fn query(&self) -> Vec<Sample<'_, T>> {
+        samples(&self.query_inputs, &self.query_labels, self.n_pixels)
+    }
+}
+
+fn samples<'a, T: Float>(inputs: &'a [T], labels: &[usize], n_pixels: usize) -> Vec<Sample<'a, T>> {
+    inputs
+        .chunks_exact(n_pixels)
+        .zip(labels)
+        .map(|(x, &label)| (x, label))
+        .collect()
 }
 
 fn plastic_mask(config: &MetaConfig) -> [bool; N_TERMS] {

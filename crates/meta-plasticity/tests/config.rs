@@ -73,6 +73,18 @@ fn invalid_configs_name_their_field() {
     let mut config = MetaConfig::default();
     config.optimizer.l1 = -1.0;
     check(config, "optimizer.l1");
+    for bad in [0.0, -2.0, f64::NAN, f64::INFINITY] {
+        let mut scales = [1.0; 10];
+        scales[7] = bad;
+        let mut config = MetaConfig::default();
+        config.optimizer.term_scales = Some(scales);
+        check(config.clone(), "optimizer.term_scales");
+        let message = config.validate().unwrap_err().to_string();
+        assert!(message.contains("s7 must be finite and > 0"), "{message}");
+    }
+    let mut config = MetaConfig::default();
+    config.optimizer.term_scales = Some([0.5; 10]);
+    assert!(config.validate().is_ok());
 }
 
 #[test]

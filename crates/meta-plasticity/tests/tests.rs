@@ -5,6 +5,7 @@ mod adam;
 mod config;
 mod episode;
 mod tangent;
+mod term_norms;
 mod trainer;
 
 use linalg::{

@@ -3,6 +3,7 @@
 use std::ops::ControlFlow;
 
 use feedback_alignment::FeedbackKind;
+use linalg::testing::{assert_close, tol};
 use meta_plasticity::{
     Error, ImagePool, MetaConfig, MetaOptimizerConfig, MetaTrainer, OnDivergence, Phase,
     RuleFamily, run_episode, run_parallel, train,
@@ -356,4 +357,299 @@ fn new_optimizer_fields_keep_old_fingerprints() {
     config.optimizer.on_divergence = OnDivergence::Skip;
     config.optimizer.clip_norm = Some(1e3);
     assert_ne!(config.fingerprint(), old);
+    // `term_scales: None` is not printed either; scales change the fingerprint.
+    config.optimizer.clip_norm = None;
+    assert_eq!(config.fingerprint(), old);
+    config.optimizer.term_scales = Some([1.0; 10]);
+    assert_ne!(config.fingerprint(), old);
+    assert!(
+        format!("{:?}", config.optimizer)
+            .ends_with("term_scales: [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0] }")
+    );
+}
+
+/// Θ, Adam's moments and step count (as `f64` bits), then per episode the meta-loss and
+/// `‖dL/dΘ‖` (as bits), of three toy pool runs: 6 episodes in `f64` (λ = 1.5, no clipping),
+/// 6 episodes in `f64` clipped at 0.05 (every episode clips), and one `f32` episode that
+/// diverges and retreats.
+///
+/// Provenance: printed by `golden_runs(None)` with the crate at commit 82ea4a3, before
+/// `MetaOptimizerConfig::term_scales` existed (there this file's runs were bit-identical).
+const PRE_SCALES_GOLDEN: [(&[u64], &[u64]); 3] = [
+    (
+        &[
+            4572229834897147852,
+            13784150340046634820,
+            4557282581404445092,
+            4566882461771166580,
+            13779673654831577022,
+            4566391269626539227,
+            13771529586686041648,
+            4547226229065397394,
+            13780545203983164549,
+            4557697690117189014,
+            13823530010606838818,
+            4586334113665528544,
+            4592444140124046790,
+            13828894435487203797,
+            4597154026085077578,
+            4594512032383700937,
+            13820197658991452156,
+            4592993786518381080,
+            13818538862737342759,
+            13828230295146087143,
+            4585413195244103591,
+            4579856526639707261,
+            4577821375212965684,
+            4608196726574446306,
+            4578377694032588850,
+            4584690010829972107,
+            4577353986757386934,
+            4578097984080833228,
+            4579223026363159806,
+            4591491669244672539,
+            6,
+        ],
+        &[
+            4611110537783657600,
+            4621403469793122768,
+            4609797409229063885,
+            4622235348005073096,
+            4612726290633803445,
+            4630045902056794226,
+            4610673797124486879,
+            4610132413616949799,
+            4610239392198321118,
+            4618627549567055026,
+            4610373270864643312,
+            4616678095327464627,
+        ],
+    ),
+    (
+        &[
+            13778277160752383202,
+            13779866631565976879,
+            4556679183048227713,
+            13779755343130997315,
+            13779742203291121057,
+            13779660367259049442,
+            13779976486874494495,
+            4556463249820105523,
+            13779956194785517245,
+            4556696538128910705,
+            13823054319810112481,
+            13819709536768435145,
+            4596311531989984236,
+            13819434923751928530,
+            13819713566904773849,
+            13819777965719613876,
+            13819697693461940218,
+            4596357749689759110,
+            13819706173457543057,
+            4596106705062510166,
+            4578935771821510504,
+            4577628574922833622,
+            4577606591853934659,
+            4577411648639722666,
+            4577621500087062764,
+            4577604851362740140,
+            4577622382464703086,
+            4577634712204501385,
+            4577631126804614890,
+            4577543012786067046,
+            6,
+        ],
+        &[
+            4611110537783657600,
+            4621403469793122768,
+            4609801006466683827,
+            4622142960507653105,
+            4612795292074797285,
+            4630340316471293514,
+            4610627980101011260,
+            4610528060513319151,
+            4610242211964258164,
+            4617761399974476240,
+            4610306497454823665,
+            4617211400108666836,
+        ],
+    ),
+    (
+        &[
+            5055640609639927018,
+            0,
+            4564560351926583034,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            4566758108544739836,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            4613937818241073152,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            4,
+        ],
+        &[9221120237041090560, 0],
+    ),
+];
+
+fn golden_runs(term_scales: Option<[f64; 10]>) -> Vec<(Vec<u64>, Vec<u64>)> {
+    let pool = toy_pool();
+    let mut out = Vec::new();
+    for variant in 0..3 {
+        let mut config = toy_config(RuleFamily::Pool, FeedbackKind::Fixed);
+        config.optimizer.term_scales = term_scales;
+        let mut trainer = if variant == 2 {
+            config.optimizer.on_divergence = OnDivergence::Retreat;
+            let mut state = MetaTrainer::new(config.clone()).unwrap().state();
+            state.theta[0] = 1e30;
+            state.theta[2] = 2.5e-3;
+            state.theta[5] = -4e-4;
+            state.theta[9] = 3e-3;
+            state.adam.m[2] = 0.7;
+            state.adam.v[2] = 3.0;
+            state.adam.t = 4;
+            MetaTrainer::from_state(config, state).unwrap()
+        } else {
+            if variant == 1 {
+                config.optimizer.clip_norm = Some(0.05);
+            }
+            MetaTrainer::new(config).unwrap()
+        };
+        let mut losses = Vec::new();
+        for _ in 0..if variant == 2 { 1 } else { 6 } {
+            let stats = if variant == 2 {
+                trainer.step::<f32>(&pool).unwrap()
+            } else {
+                trainer.step::<f64>(&pool).unwrap()
+            };
+            losses.push(stats.meta_loss.to_bits());
+            let norm = stats.gradient.iter().map(|g| g * g).sum::<f64>().sqrt();
+            losses.push(norm.to_bits());
+        }
+        let state = trainer.state();
+        let mut bits: Vec<u64> = state
+            .theta
+            .iter()
+            .chain(&state.adam.m)
+            .chain(&state.adam.v)
+            .map(|v| v.to_bits())
+            .collect();
+        bits.push(state.adam.t);
+        out.push((bits, losses));
+    }
+    out
+}
+
+#[test]
+fn without_term_scales_runs_match_the_runs_before_scales_existed() {
+    let runs = golden_runs(None);
+    for (variant, ((bits, losses), (want_bits, want_losses))) in
+        runs.iter().zip(PRE_SCALES_GOLDEN).enumerate()
+    {
+        assert_eq!(
+            bits.last(),
+            want_bits.last(),
+            "run {variant}: Adam's step count"
+        );
+        let n = bits.len() - 1;
+        let values = bits[..n].iter().chain(losses);
+        let wanted = want_bits[..n].iter().chain(want_losses);
+        for (idx, (&got, &want)) in values.zip(wanted).enumerate() {
+            let (got, want) = (f64::from_bits(got), f64::from_bits(want));
+            // Bit-identical on the machine that printed them; EXACT leaves room for another
+            // CPU's SIMD rounding, far below any change of the optimiser.
+            if !(got.is_nan() && want.is_nan()) {
+                assert_close(got, want, tol::EXACT);
+            }
+            assert_eq!(got.is_nan(), want.is_nan(), "run {variant}, value {idx}");
+        }
+    }
+    // Unit scales are the same optimiser, bit for bit.
+    assert_eq!(golden_runs(Some([1.0; 10])), runs);
+    // Other scales change the trajectory.
+    let mut scales = [1.0; 10];
+    scales[5] = 30.0;
+    assert_ne!(golden_runs(Some(scales))[0].0, runs[0].0);
+}
+
+#[test]
+fn term_scales_retreat_and_clip_in_phi() {
+    // Retreat: one lr in φ_r = s_r θ_r is lr / s_r in θ_r.
+    let mut config = toy_config(RuleFamily::Bio, FeedbackKind::Fixed);
+    config.optimizer.on_divergence = OnDivergence::Retreat;
+    let mut scales = [1.0; 10];
+    scales[2] = 0.5;
+    scales[9] = 4.0;
+    config.optimizer.term_scales = Some(scales);
+    let mut state = MetaTrainer::new(config.clone()).unwrap().state();
+    state.theta[0] = 1e30;
+    state.theta[2] = 2.5e-3;
+    state.theta[9] = 3e-3;
+    let mut trainer = MetaTrainer::from_state(config, state).unwrap();
+    assert!(trainer.step::<f32>(&toy_pool()).unwrap().is_diverged());
+    let theta = *trainer.theta();
+    // θ₂: 2.5e-3 − 1e-3/0.5 = 0.5e-3; θ₉: 3e-3 − 1e-3/4 = 2.75e-3.
+    assert!((theta[2] - 0.5e-3).abs() < 1e-15, "{}", theta[2]);
+    assert!((theta[9] - 2.75e-3).abs() < 1e-15, "{}", theta[9]);
+
+    // Clipping: the bound applies to ‖g / s‖ over the plastic terms, and v = (1 − β₂) g_φ².
+    let pool = toy_pool();
+    let mut config = toy_config(RuleFamily::Bio, FeedbackKind::Fixed);
+    config.optimizer.l1 = 0.0;
+    config.optimizer.term_scales = Some(scales);
+    let mut free = MetaTrainer::new(config.clone()).unwrap();
+    let gradient = free.step::<f32>(&pool).unwrap().gradient;
+    let phi_norm = [0, 2, 9]
+        .iter()
+        .map(|&r| (gradient[r] / scales[r]).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    config.optimizer.clip_norm = Some(phi_norm / 4.0);
+    let mut clipped = MetaTrainer::new(config).unwrap();
+    clipped.step::<f32>(&pool).unwrap();
+    for r in [0, 2, 9] {
+        let expected = 0.001 * (gradient[r] / scales[r] / 4.0).powi(2);
+        let got = clipped.state().adam.v[r];
+        assert!(
+            (got - expected).abs() <= 1e-12 * expected,
+            "θ{r}: {got} vs {expected}"
+        );
+    }
+}
+
+#[test]
+fn meta_loss_penalises_scaled_coefficients() {
+    let mut config = toy_config(RuleFamily::Bio, FeedbackKind::Fixed);
+    config.optimizer.l1 = 1.5;
+    let mut scales = [1.0; 10];
+    scales[0] = 2.0;
+    scales[2] = 3.0;
+    config.optimizer.term_scales = Some(scales);
+    let mut theta = config.initial_theta();
+    theta[2] = -1e-3;
+    let stats =
+        run_episode::<f32>(&config, &toy_pool(), &theta, 0, Phase::MetaTrain, false).unwrap();
+    // λ (s₀ |θ₀| + s₂ |θ₂|) = 1.5 · (2 · 1e-3 + 3 · 1e-3).
+    let penalty = stats.meta_loss - stats.query_loss;
+    assert!((penalty - 1.5 * 5e-3).abs() < 1e-12, "{penalty}");
 }
