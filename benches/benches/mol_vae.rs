@@ -2,7 +2,9 @@
 //! B = 24 molecules with L = 4 Monte-Carlo copies (N = 600, `molvae_step/24`) and of B = 8 with
 //! L = 12 (N = 200, the bootstrap replicas of `molvae-uq`, `molvae_step/8`), 9,425 scattering
 //! features, the full 3.9 M-parameter network, f32, Adam included. Target: ≤ 20 ms per step at
-//! N = 600 (one 25-step epoch in ≤ 0.5 s on two cores).
+//! N = 600 (one 25-step epoch in ≤ 0.5 s on two cores). `molvae_step_constrained/{walk_sum,
+//! resolvent}` is the N = 600 step of `reproduce molvae`'s constrained model: R1–R4 on the
+//! prior samples with μ = (0.1, 0.1, 2.5, 2.5) and either cycle measure of R4.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
@@ -14,7 +16,10 @@ use linalg::{
     gaussian::fill_standard_normal,
     rng::{Stream, stream},
 };
-use mol_vae::{Adam, AdamConfig, Batch, ModelConfig, MolVae, ObjectiveConfig, train_step};
+use mol_vae::{
+    Adam, AdamConfig, Batch, ModelConfig, MolVae, ObjectiveConfig, constraints::CycleMeasure,
+    train_step,
+};
 
 /// QM9-like molecules, cycled to fill the batch.
 const SMILES: [&str; 8] = [
@@ -31,7 +36,25 @@ const SMILES: [&str; 8] = [
 fn molvae_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("mol_vae");
     configure(&mut group);
-    for (batch_size, n_items, n_samples) in [(24, 600, 4), (8, 200, 12)] {
+    let cases = [
+        ("molvae_step", "24", 24, 600, None),
+        ("molvae_step", "8", 8, 200, None),
+        (
+            "molvae_step_constrained",
+            "walk_sum",
+            24,
+            600,
+            Some(CycleMeasure::WalkSum),
+        ),
+        (
+            "molvae_step_constrained",
+            "resolvent",
+            24,
+            600,
+            Some(CycleMeasure::Resolvent),
+        ),
+    ];
+    for (name, case, batch_size, n_items, cycle_measure) in cases {
         let config = ModelConfig::default();
         let mut model = MolVae::<f32>::new(config.clone(), &mut stream(0, Stream::Init))
             .expect("paper config is valid");
@@ -55,11 +78,14 @@ fn molvae_step(c: &mut Criterion) {
             weights: &weights,
             n_items,
         };
-        let objective = ObjectiveConfig::for_batch_size(batch_size);
-        assert_eq!(objective.n_samples, n_samples);
+        let mut objective = ObjectiveConfig::for_batch_size(batch_size);
+        if let Some(cycle_measure) = cycle_measure {
+            objective.constraint_weights = [0.1, 0.1, 2.5, 2.5];
+            objective.cycle_measure = cycle_measure;
+        }
         let adam_config = AdamConfig::default();
         let mut rng = stream(0, Stream::Noise);
-        group.bench_function(BenchmarkId::new("molvae_step", batch_size), |b| {
+        group.bench_function(BenchmarkId::new(name, case), |b| {
             b.iter(|| {
                 let terms = train_step(
                     &mut model,

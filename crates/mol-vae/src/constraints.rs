@@ -350,22 +350,34 @@ fn resolvent_pair(b: &[f64], n: usize, u: usize, v: usize) -> (f64, Vec<f64>) {
 /// ```
 fn walk_sum_pair(b: &[f64], n: usize, u: usize, v: usize) -> (f64, Vec<f64>) {
     let longest = n.saturating_sub(1);
-    // powers[k] = B^k for k = 0..=longest − 1 (B^longest only enters through s).
-    let mut identity = vec![0.0; n * n];
-    for i in 0..n {
-        identity[i * n + i] = 1.0;
+    // Only row u and column v of the powers enter, so they are carried as vectors:
+    // rows[k] = e_uᵀ B^k and cols[k] = B^k e_v for k = 0..longest − 1 (O(n²) per power, not
+    // the O(n³) of a matrix power).
+    let powers = longest.max(1);
+    let mut rows = vec![vec![0.0; n]; powers];
+    let mut cols = vec![vec![0.0; n]; powers];
+    rows[0][u] = 1.0;
+    cols[0][v] = 1.0;
+    for k in 1..powers {
+        let (done, next) = rows.split_at_mut(k);
+        for (l, &r) in done[k - 1].iter().enumerate() {
+            for (out, &blj) in next[0].iter_mut().zip(&b[l * n..(l + 1) * n]) {
+                *out += r * blj;
+            }
+        }
+        let (done, next) = cols.split_at_mut(k);
+        for (i, out) in next[0].iter_mut().enumerate() {
+            *out = b[i * n..(i + 1) * n]
+                .iter()
+                .zip(&done[k - 1])
+                .map(|(&bil, &c)| bil * c)
+                .sum();
+        }
     }
-    let mut powers = vec![identity];
-    while powers.len() < longest.max(1) {
-        let next = matmul(powers.last().map_or(&[][..], |p| p), b, n);
-        powers.push(next);
-    }
+    // s = Σ_{k=2}^{longest} (B^k)_uv with (B^k)_uv = Σ_l (B^{k−1})_ul B_lv.
     let mut s = 0.0;
-    for k in 2..=longest {
-        // (B^k)_uv = Σ_l (B^{k−1})_ul B_lv.
-        s += (0..n)
-            .map(|l| powers[k - 1][u * n + l] * b[l * n + v])
-            .sum::<f64>();
+    for row in rows.iter().take(longest).skip(1) {
+        s += (0..n).map(|l| row[l] * b[l * n + v]).sum::<f64>();
     }
     let c = s / (1.0 + s);
     let d_s = 1.0 / ((1.0 + s) * (1.0 + s));
@@ -378,17 +390,16 @@ fn walk_sum_pair(b: &[f64], n: usize, u: usize, v: usize) -> (f64, Vec<f64>) {
     for m in 0..longest {
         for j in 0..n {
             let previous = if m == 0 { 0.0 } else { column_sums[m - 1][j] };
-            column_sums[m][j] = previous + powers[m][j * n + v];
+            column_sums[m][j] = previous + cols[m][j];
         }
     }
-    for l in 0..longest {
+    for (l, row_u) in rows.iter().enumerate().take(longest) {
         // m runs over max(0, 1 − l) ..= longest − 1 − l.
         let upper = longest - 1 - l;
-        let row_u = &powers[l][u * n..(u + 1) * n];
         for j in 0..n {
             let mut tail = column_sums[upper][j];
             if l == 0 {
-                tail -= powers[0][j * n + v];
+                tail -= cols[0][j];
             }
             if tail == 0.0 {
                 continue;
