@@ -2,12 +2,9 @@
 
 use feedback_alignment::FeedbackKind;
 use linalg::testing::{assert_close, tol};
-use meta_plasticity::{
-    Error, MetaConfig, Phase, RuleFamily, episode_term_norms, run_episode, term_norms,
-};
-use plasticity_core::MlpConfig;
+use meta_plasticity::{Error, Phase, RuleFamily, episode_term_norms, run_episode, term_norms};
 
-use crate::{SMALL, inner, pool, samples, view};
+use crate::{SMALL, inner, pool, samples, trainer::toy_config, view};
 
 fn frobenius(values: &[f64]) -> f64 {
     values.iter().map(|v| v * v).sum::<f64>().sqrt()
@@ -84,14 +81,7 @@ fn bad_inputs_are_refused() {
 
 #[test]
 fn episode_norms_use_the_episode_of_run_episode() {
-    let mut config = MetaConfig::paper(RuleFamily::Pool, FeedbackKind::Fixed);
-    config.mlp = MlpConfig {
-        sizes: vec![8, 12, 10, 6],
-        ..MlpConfig::default()
-    };
-    config.episode.n_ways = 3;
-    config.episode.n_train_per_class = 5;
-    config.episode.n_query_per_class = 3;
+    let mut config = toy_config(RuleFamily::Pool, FeedbackKind::Fixed);
     let pool = pool(8, 6, 20, 2);
     let theta = config.initial_theta();
     let norms = episode_term_norms::<f64>(&config, &pool, &theta, 4, Phase::MetaTrain).unwrap();

@@ -12,7 +12,8 @@ use plasticity_core::MlpConfig;
 
 use crate::pool;
 
-fn toy_config(rule: RuleFamily, feedback: FeedbackKind) -> MetaConfig {
+/// An 8-12-10-6 network on 3-way episodes of 5 + 3 images per class, 6 episodes, seed 11.
+pub(crate) fn toy_config(rule: RuleFamily, feedback: FeedbackKind) -> MetaConfig {
     let mut config = MetaConfig::paper(rule, feedback);
     config.mlp = MlpConfig {
         sizes: vec![8, 12, 10, 6],
