@@ -13,10 +13,10 @@
 //! Wall time on the 2-core development machine: `--quick` (12 epochs, 2,000 prior samples)
 //! ≈ 20 s; the full run (1,900 epochs, both models in parallel, one thread each: the base model
 //! about 1.2 s and the constrained one about 2.3 s per epoch) took 68 min at revision 178763b,
-//! partly alongside other runs (R4's walk sum has been about twice as fast since). `molvae-uq`
-//! full (25 replicas × 1,900 epochs at N = 200, two at a time, about 0.25 s per epoch per
-//! replica) ≈ 1.7–1.9 h; `molvae-predict` full (N = 200, 600, 2,000 in parallel) ≈ 1 h. Every
-//! training run checkpoints and continues with `--resume`.
+//! partly alongside other runs (R4's walk sum is cheaper since d3110de). `molvae-uq` full (25
+//! replicas × 1,900 epochs at N = 200, two at a time, about 0.25 s per epoch per replica)
+//! ≈ 1.7–1.9 h; `molvae-predict` full (N = 2,000 first, then 600 and 200 beside it) took 47 min
+//! at 4f9d2ac. Every training run checkpoints and continues with `--resume`.
 
 mod data;
 mod design;
