@@ -37,13 +37,14 @@ fn molvae_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("mol_vae");
     configure(&mut group);
     let cases = [
-        ("molvae_step", "24", 24, 600, None),
-        ("molvae_step", "8", 8, 200, None),
+        ("molvae_step", "24", 24, 600, 4, None),
+        ("molvae_step", "8", 8, 200, 12, None),
         (
             "molvae_step_constrained",
             "walk_sum",
             24,
             600,
+            4,
             Some(CycleMeasure::WalkSum),
         ),
         (
@@ -51,10 +52,11 @@ fn molvae_step(c: &mut Criterion) {
             "resolvent",
             24,
             600,
+            4,
             Some(CycleMeasure::Resolvent),
         ),
     ];
-    for (name, case, batch_size, n_items, cycle_measure) in cases {
+    for (name, case, batch_size, n_items, n_samples, cycle_measure) in cases {
         let config = ModelConfig::default();
         let mut model = MolVae::<f32>::new(config.clone(), &mut stream(0, Stream::Init))
             .expect("paper config is valid");
@@ -79,6 +81,7 @@ fn molvae_step(c: &mut Criterion) {
             n_items,
         };
         let mut objective = ObjectiveConfig::for_batch_size(batch_size);
+        assert_eq!(objective.n_samples, n_samples);
         if let Some(cycle_measure) = cycle_measure {
             objective.constraint_weights = [0.1, 0.1, 2.5, 2.5];
             objective.cycle_measure = cycle_measure;
