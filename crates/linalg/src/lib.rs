@@ -37,6 +37,7 @@ pub mod init;
 pub mod jacobi;
 pub mod kernels;
 pub mod matvec;
+pub mod narrow;
 pub mod rng;
 pub mod stacked;
 pub mod stats;

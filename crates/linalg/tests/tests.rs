@@ -2,8 +2,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod activation;
+mod adam;
 mod init;
 mod kernels;
+mod narrow;
 mod rng;
 mod stats;
 mod testing;

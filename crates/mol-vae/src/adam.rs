@@ -8,7 +8,7 @@ use linalg::{
     adam::{AdamStep, adam_update},
 };
 
-use crate::{Error, Parameters, Result};
+use crate::{Error, Parameters, Result, encoder::DeferredHidden};
 
 /// Adam's hyper-parameters; [`Default`] is the code's `Adam(lr = 1e-3)` with PyTorch's
 /// defaults [C §3.3].
@@ -109,6 +109,41 @@ impl<T: Float> Adam<T> {
     pub fn step(&mut self, params: &mut Parameters<T>, grad: &Parameters<T>, config: &AdamConfig) {
         self.t += 1;
         let step = AdamStep::new(config.lr, config.beta1, config.beta2, config.eps, self.t);
+        self.update_tensors(params, grad, &step, None);
+    }
+
+    /// [`Adam::step`] for a training step whose encoder backward pass was deferred: the hidden
+    /// weight is updated in one pass with its gradient ([`DeferredHidden::finish`]), which
+    /// also completes `grad.input_norm`; then every other tensor is updated from `grad`. The
+    /// result equals [`Adam::step`] on the full gradient up to the last bits of the sums
+    /// (tested in `train.rs`).
+    pub(crate) fn step_deferred(
+        &mut self,
+        params: &mut Parameters<T>,
+        grad: &mut Parameters<T>,
+        deferred: DeferredHidden<T>,
+        config: &AdamConfig,
+    ) {
+        self.t += 1;
+        let step = AdamStep::new(config.lr, config.beta1, config.beta2, config.eps, self.t);
+        deferred.finish(
+            params,
+            (&mut self.m.hidden.weight, &mut self.v.hidden.weight),
+            grad,
+            &step,
+        );
+        let skip = params.hidden.weight.as_ptr();
+        self.update_tensors(params, grad, &step, Some(skip));
+    }
+
+    /// The elementwise update of every tensor but the one starting at `skip`.
+    fn update_tensors(
+        &mut self,
+        params: &mut Parameters<T>,
+        grad: &Parameters<T>,
+        step: &AdamStep<T>,
+        skip: Option<*const T>,
+    ) {
         let grads = grad.tensors();
         for (((p, g), m), v) in params
             .tensors_mut()
@@ -117,11 +152,14 @@ impl<T: Float> Adam<T> {
             .zip(self.m.tensors_mut())
             .zip(self.v.tensors_mut())
         {
+            if skip == Some(p.as_ptr()) {
+                continue;
+            }
             p.par_chunks_mut(CHUNK)
                 .zip(g.par_chunks(CHUNK))
                 .zip(m.par_chunks_mut(CHUNK))
                 .zip(v.par_chunks_mut(CHUNK))
-                .for_each(|(((p, g), m), v)| adam_update(p, g, m, v, &step));
+                .for_each(|(((p, g), m), v)| adam_update(p, g, m, v, step));
         }
     }
 }

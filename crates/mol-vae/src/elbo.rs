@@ -16,7 +16,8 @@ use crate::{
     Error, MolVae, N_ATOM_CLASSES, N_BOND_CLASSES, Parameters, Result,
     batch_norm::Mode,
     constraints::{self, ConstraintSet, CycleMeasure},
-    decoder, encoder,
+    decoder,
+    encoder::{self, DeferredHidden},
 };
 
 /// The objective's settings for one step.
@@ -224,8 +225,29 @@ pub(crate) fn loss_and_gradient_with_pattern<T: Float>(
     objective: &ObjectiveConfig,
     noise: &StepNoise<T>,
     grad: &mut Parameters<T>,
-    mut pattern: Option<&mut Vec<bool>>,
+    pattern: Option<&mut Vec<bool>>,
 ) -> Result<LossTerms> {
+    let (terms, _) = loss_and_gradient_inner(
+        model, batch, conditions, objective, noise, grad, pattern, false,
+    )?;
+    Ok(terms)
+}
+
+/// [`loss_and_gradient_with_pattern`]; with `defer`, the encoder's hidden-weight and `BN₀`
+/// gradients are not formed but returned as a [`DeferredHidden`] for the optimiser to finish
+/// (fused with the weight's Adam update); `grad.hidden.weight` and `grad.input_norm` are then
+/// left untouched.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn loss_and_gradient_inner<T: Float>(
+    model: &mut MolVae<T>,
+    batch: &Batch<'_, T>,
+    conditions: Option<&Matrix<T>>,
+    objective: &ObjectiveConfig,
+    noise: &StepNoise<T>,
+    grad: &mut Parameters<T>,
+    mut pattern: Option<&mut Vec<bool>>,
+    defer: bool,
+) -> Result<(LossTerms, Option<DeferredHidden<T>>)> {
     model.check_features(batch.features)?;
     let config = model.config().clone();
     let b = batch.features.ncols();
@@ -353,7 +375,14 @@ pub(crate) fn loss_and_gradient_with_pattern<T: Float>(
         total_kl += kl;
         weighted += row_weight[r] * kl;
     }
-    encoder::backward(params, &enc_cache, grad, &d_mean, &d_log_var);
+    let deferred = if defer {
+        Some(encoder::backward_deferred(
+            params, enc_cache, grad, &d_mean, &d_log_var,
+        ))
+    } else {
+        encoder::backward(params, &enc_cache, grad, &d_mean, &d_log_var);
+        None
+    };
 
     let mut terms = LossTerms {
         loss: weighted,
@@ -372,7 +401,7 @@ pub(crate) fn loss_and_gradient_with_pattern<T: Float>(
         terms.loss += penalty.0;
         terms.constraints = penalty.1;
     }
-    Ok(terms)
+    Ok((terms, deferred))
 }
 
 /// The R1–R4 part of the loss on prior samples; adds its gradient to `grad` and returns

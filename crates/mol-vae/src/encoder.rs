@@ -116,6 +116,53 @@ pub(crate) fn backward<T: Float>(
     d_mean: &Matrix<T>,
     d_log_var: &Matrix<T>,
 ) {
+    let d_hidden = backward_to_hidden(params, cache, grad, d_mean, d_log_var);
+    let n_features = cache.normalized_input.nrows();
+    let mut d_normalized = Matrix::zeros(n_features, d_hidden.ncols());
+    params.hidden.backward(
+        &mut grad.hidden,
+        &cache.normalized_input,
+        &d_hidden,
+        Some(&mut d_normalized),
+    );
+    batch_norm::backward(
+        &cache.input_norm,
+        &params.input_norm,
+        &mut grad.input_norm,
+        &d_normalized,
+        None,
+    );
+}
+
+/// [`backward`] up to the hidden layer's output gradient, with the hidden bias's gradient: the
+/// hidden weight's gradient and `BN₀`'s are left to [`DeferredHidden::finish`], which fuses
+/// them with the weight's Adam update (training steps only).
+pub(crate) fn backward_deferred<T: Float>(
+    params: &Parameters<T>,
+    cache: EncoderCache<T>,
+    grad: &mut Parameters<T>,
+    d_mean: &Matrix<T>,
+    d_log_var: &Matrix<T>,
+) -> DeferredHidden<T> {
+    let d_hidden = backward_to_hidden(params, &cache, grad, d_mean, d_log_var);
+    let n_hidden = d_hidden.nrows();
+    for col in d_hidden.as_slice().chunks_exact(n_hidden) {
+        for (gi, &di) in grad.hidden.bias.iter_mut().zip(col) {
+            *gi += di;
+        }
+    }
+    DeferredHidden { cache, d_hidden }
+}
+
+/// The encoder's backward pass from `∂μ`, `∂log σ²` down to `∂(W₁ x̃ + b₁)`, accumulating the
+/// μ, log σ² and `BN₁` gradients on the way.
+fn backward_to_hidden<T: Float>(
+    params: &Parameters<T>,
+    cache: &EncoderCache<T>,
+    grad: &mut Parameters<T>,
+    d_mean: &Matrix<T>,
+    d_log_var: &Matrix<T>,
+) -> Matrix<T> {
     let (n_hidden, cols) = cache.activation.shape();
     let mut d_activation = Matrix::zeros(n_hidden, cols);
     params.mean.backward(
@@ -145,21 +192,51 @@ pub(crate) fn backward<T: Float>(
         &d_activation,
         Some(&mut d_hidden),
     );
-    let n_features = cache.normalized_input.nrows();
-    let mut d_normalized = Matrix::zeros(n_features, cols);
-    params.hidden.backward(
-        &mut grad.hidden,
-        &cache.normalized_input,
-        &d_hidden,
-        Some(&mut d_normalized),
-    );
-    batch_norm::backward(
-        &cache.input_norm,
-        &params.input_norm,
-        &mut grad.input_norm,
-        &d_normalized,
-        None,
-    );
+    d_hidden
+}
+
+/// The rest of a training step's encoder backward pass, deferred until the optimiser runs:
+/// the 9,425 × 400 hidden weight's gradient is consumed by its Adam update in the same pass
+/// over the matrix ([`linalg::adam::linear_backward_adam`]) instead of being stored.
+#[derive(Debug)]
+pub(crate) struct DeferredHidden<T: Float> {
+    cache: EncoderCache<T>,
+    /// `∂(W₁ x̃ + b₁)`, `n_hidden × B`.
+    d_hidden: Matrix<T>,
+}
+
+impl<T: Float> DeferredHidden<T> {
+    /// Updates the hidden weight and its moments by Adam (`step`) with the gradient
+    /// `∂Y x̃ᵀ`, and accumulates `BN₀`'s gradient (through `W₁ᵀ ∂Y` with the weight before the
+    /// update) into `grad`. Call before the Adam update of the other tensors: `BN₀`'s backward
+    /// pass reads its `γ`.
+    pub(crate) fn finish(
+        self,
+        params: &mut Parameters<T>,
+        moments: (&mut Matrix<T>, &mut Matrix<T>),
+        grad: &mut Parameters<T>,
+        step: &linalg::adam::AdamStep<T>,
+    ) {
+        let (n_features, cols) = self.cache.normalized_input.shape();
+        let mut d_normalized_t = Matrix::zeros(cols, n_features);
+        linalg::adam::linear_backward_adam(
+            &mut params.hidden.weight,
+            moments.0,
+            moments.1,
+            &self.cache.normalized_input,
+            &self.d_hidden,
+            &mut d_normalized_t,
+            step,
+        );
+        let d_normalized = d_normalized_t.transpose();
+        batch_norm::backward(
+            &self.cache.input_norm,
+            &params.input_norm,
+            &mut grad.input_norm,
+            &d_normalized,
+            None,
+        );
+    }
 }
 
 #[cfg(test)]

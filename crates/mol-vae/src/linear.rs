@@ -8,6 +8,10 @@ use linalg::{
     kernels::{Accumulate, Transpose, gemm},
 };
 
+/// Widest batch [`Linear::forward_split`] sends through the narrow-`X` kernel (training
+/// minibatches are `B = N/25`: 8 at N = 200, 24 at N = 600, 80 at N = 2,000).
+pub(crate) const NARROW_BATCH: usize = 96;
+
 /// A fully connected layer `y = W x + b` (PyTorch's `nn.Linear`), `weight` is `n_out × n_in`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(bound = "")]
@@ -78,27 +82,25 @@ impl<T: Float> Linear<T> {
             Transpose::No,
             Accumulate::Replace,
         );
-        let n_out = self.n_out();
-        for col in y.as_mut_slice().chunks_exact_mut(n_out) {
-            for (yi, &bi) in col.iter_mut().zip(self.bias.iter()) {
-                *yi += bi;
-            }
-        }
+        self.add_bias(y);
     }
 
-    /// `Y = W X + b 1ᵀ` with the batch split into two fixed column halves computed by
-    /// `rayon::join`: the split does not depend on the thread count, so neither do the bits.
-    /// Used for the 9,425 × 400 encoder layer.
+    /// `Y = W X + b 1ᵀ` for the 9,425 × 400 encoder layer, parallel without depending on the
+    /// thread count for its bits: a training minibatch (at most 96 columns) goes
+    /// through [`linalg::narrow::matmul_narrow`], which streams `W` once in fixed column blocks;
+    /// a wider batch (encoding a dataset) is split into two fixed column halves computed by
+    /// `rayon::join`.
     ///
     /// # Panics
     /// If the shapes do not chain.
     pub fn forward_split(&self, y: &mut Matrix<T>, x: &Matrix<T>) {
         let cols = x.ncols();
-        let half = cols / 2;
-        if half == 0 {
-            self.forward(y, x);
+        if cols <= NARROW_BATCH {
+            linalg::narrow::matmul_narrow(y, &self.weight, x);
+            self.add_bias(y);
             return;
         }
+        let half = cols / 2;
         let (left_x, right_x) = (
             x.columns(0, half).into_owned(),
             x.columns(half, cols - half).into_owned(),
@@ -112,6 +114,16 @@ impl<T: Float> Linear<T> {
         let split = self.n_out() * half;
         y.as_mut_slice()[..split].copy_from_slice(left.as_slice());
         y.as_mut_slice()[split..].copy_from_slice(right.as_slice());
+    }
+
+    /// `Y += b 1ᵀ`.
+    fn add_bias(&self, y: &mut Matrix<T>) {
+        let n_out = self.n_out();
+        for col in y.as_mut_slice().chunks_exact_mut(n_out) {
+            for (yi, &bi) in col.iter_mut().zip(self.bias.iter()) {
+                *yi += bi;
+            }
+        }
     }
 
     /// Accumulates the parameter gradients of a batch into `grad`

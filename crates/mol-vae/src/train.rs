@@ -10,7 +10,7 @@ use molgraph::DenseGraph;
 use crate::{
     Adam, AdamConfig, Batch, Error, MolVae, ObjectiveConfig, Result, StepNoise,
     constraints::{CONNECTIVITY_SHARPNESS, CycleMeasure},
-    elbo::{check_not_constrained_conditional, loss_and_gradient_with_pattern},
+    elbo::{check_not_constrained_conditional, loss_and_gradient_inner},
 };
 
 /// Training settings; [`Default`] holds the paper's values [C §3.3].
@@ -345,7 +345,9 @@ impl<T: Float> Checkpoint<T> {
 
 /// One training step: draws the step's noise from `rng` ([`StepNoise::draw`]), computes
 /// [`crate::loss_and_gradient`] into `grad` (zeroed first), and takes one Adam step. `grad` is a
-/// reusable buffer shaped like the parameters.
+/// reusable buffer shaped like the parameters; it is left holding every gradient but the
+/// encoder's hidden weight's, which is consumed by that weight's Adam update in the same pass
+/// over the 9,425 × 400 matrix and never stored (`grad.hidden.weight` is not written).
 ///
 /// # Errors
 /// As [`crate::loss_and_gradient`]; [`Error::NonFinite`] (epoch and step 0) if the loss is NaN or
@@ -397,10 +399,18 @@ fn conditional_step<T: Float>(
         objective,
         rng,
     );
-    grad.fill_zero();
+    // The hidden weight's gradient is never stored in a training step (its Adam update consumes
+    // it in the deferred pass), so its 3.8 M entries need no zeroing.
+    let hidden_weight = grad.hidden.weight.as_ptr();
+    for tensor in grad.tensors_mut() {
+        if tensor.as_ptr() != hidden_weight {
+            tensor.fill(T::zero());
+        }
+    }
     let stats_before = (model.input_stats.clone(), model.hidden_stats.clone());
-    let terms =
-        loss_and_gradient_with_pattern(model, batch, conditions, objective, &noise, grad, None)?;
+    let (terms, deferred) = loss_and_gradient_inner(
+        model, batch, conditions, objective, &noise, grad, None, true,
+    )?;
     if !terms.loss.is_finite() {
         model.input_stats = stats_before.0;
         model.hidden_stats = stats_before.1;
@@ -410,7 +420,11 @@ fn conditional_step<T: Float>(
             step: 0,
         });
     }
-    adam.step(&mut model.params, grad, adam_config);
+    let deferred = deferred.ok_or(Error::InvalidConfig {
+        name: "loss_and_gradient_inner",
+        reason: "the deferred encoder pass is missing".into(),
+    })?;
+    adam.step_deferred(&mut model.params, grad, deferred, adam_config);
     Ok(terms)
 }
 

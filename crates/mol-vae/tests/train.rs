@@ -3,6 +3,7 @@
 use linalg::{
     Matrix,
     rng::{Stream, stream},
+    testing::{assert_all_close, tol},
 };
 use mol_vae::{
     Checkpoint, Dataset, Error, ModelConfig, MolVae, TrainConfig, train, train_checkpoint,
@@ -275,4 +276,85 @@ fn conditions_must_match_the_model() {
         Dataset::new(&x, &t).unwrap().with_conditions(&nan),
         Err(Error::InvalidTarget { item: 3, .. })
     ));
+}
+
+/// `train_step` fuses the encoder hidden weight's gradient with its Adam update; three steps
+/// of it must equal "full gradient (`loss_and_gradient`), then `Adam::step`" up to the last
+/// bits of the sums, with and without the R1–R4 penalties.
+#[test]
+fn the_fused_training_step_equals_gradient_then_adam() {
+    use mol_vae::{Adam, AdamConfig, Batch, ObjectiveConfig, StepNoise, loss_and_gradient};
+    let x = features::<f64>(6, 4, 3);
+    let t = targets(&SMALL_SMILES[..4]);
+    let weights = [0.1, 0.4, 0.3, 0.2];
+    let batch = Batch {
+        features: &x,
+        targets: &t,
+        weights: &weights,
+        n_items: 4,
+    };
+    let adam_config = AdamConfig {
+        lr: 1e-2,
+        ..AdamConfig::default()
+    };
+    for constraint_weights in [[0.0; 4], [0.1, 0.1, 1.0, 1.0]] {
+        let objective = ObjectiveConfig {
+            n_samples: 3,
+            constraint_weights,
+            ..ObjectiveConfig::for_batch_size(4)
+        };
+        let start =
+            MolVae::<f64>::new(ModelConfig::small(6), &mut stream(2, Stream::Init)).unwrap();
+        let (mut fused, mut reference) = (start.clone(), start);
+        let (mut adam_fused, mut adam_reference) =
+            (Adam::new(&fused.params), Adam::new(&reference.params));
+        let mut grad = fused.params.zeros_like();
+        let (mut rng_fused, mut rng_reference) =
+            (stream(4, Stream::Noise), stream(4, Stream::Noise));
+        for _ in 0..3 {
+            let a = mol_vae::train_step(
+                &mut fused,
+                &mut adam_fused,
+                &batch,
+                &objective,
+                &adam_config,
+                &mut grad,
+                &mut rng_fused,
+            )
+            .unwrap();
+            let noise = StepNoise::draw(3, 4, &objective, &mut rng_reference);
+            let mut full = reference.params.zeros_like();
+            let b =
+                loss_and_gradient(&mut reference, &batch, &objective, &noise, &mut full).unwrap();
+            adam_reference.step(&mut reference.params, &full, &adam_config);
+            assert_eq!(a.loss.to_bits(), b.loss.to_bits(), "same forward pass");
+            // Every stored gradient but the hidden weight's agrees.
+            for (g, f) in grad.tensors().iter().zip(full.tensors()) {
+                if f.as_ptr() != full.hidden.weight.as_ptr() {
+                    assert_all_close(g, f, tol::ITER);
+                }
+            }
+            assert_all_close(
+                &fused.params.to_flat(),
+                &reference.params.to_flat(),
+                tol::ITER,
+            );
+            assert_all_close(
+                &adam_fused.m.to_flat(),
+                &adam_reference.m.to_flat(),
+                tol::ITER,
+            );
+            assert_all_close(
+                &adam_fused.v.to_flat(),
+                &adam_reference.v.to_flat(),
+                tol::ITER,
+            );
+        }
+        assert_ne!(
+            fused.params,
+            MolVae::<f64>::new(ModelConfig::small(6), &mut stream(2, Stream::Init))
+                .unwrap()
+                .params
+        );
+    }
 }
