@@ -389,7 +389,7 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// `git rev-parse HEAD`, marked `-dirty` when the work tree has changes; `unknown` outside git.
-fn git_revision() -> String {
+pub(crate) fn git_revision() -> String {
     let root = crate::project_root();
     let head = Command::new("git")
         .arg("-C")

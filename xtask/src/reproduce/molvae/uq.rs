@@ -4,8 +4,15 @@
 //! bootstrap, "MWLE"), 10,000 prior samples each, per-bin 1–99 % quantile bands of the TPSA,
 //! MolWt and LogP histograms of the unique valid samples, and their coverage of the QM9 test
 //! histogram.
+//!
+//! Each finished replica writes its result (`replica-<r>.result`, checksummed, a few kB) beside
+//! its checkpoints; with `--resume` a replica whose result matches the configuration, seed,
+//! index and bootstrap weights is not retrained, so a long run can be finished in parts.
 
-use std::time::Instant;
+use std::{fs, path::Path, time::Instant};
+
+use anyhow::Context as _;
+use sha2::{Digest as _, Sha256};
 
 use bayes_uq::{
     QuantileBand,
@@ -72,6 +79,7 @@ impl UqConfig {
 }
 
 /// What one replica contributes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Replica {
     histograms: [Histogram; 3],
     validity: f64,
@@ -103,6 +111,13 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let started = Instant::now();
     let replicas: Vec<Replica> =
         bootstrap_replicas(config.n_train, config.n_replicas, ctx.seed, |r, weights| {
+            let result_path = dir.join(format!("replica-{r}.result"));
+            let key = ReplicaKey::new(&config, ctx.seed, r, weights)?;
+            if ctx.resume
+                && let Some(done) = load_replica(&result_path, &key)?
+            {
+                return Ok(done);
+            }
             let data = Dataset::new(&x_train, &train_dense)?.with_weights(weights)?;
             let checkpointing = Checkpointing {
                 path: dir.join(format!("replica-{r}.ckpt")),
@@ -124,11 +139,13 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
                 &mut for_item(ctx.seed, Stream::Sample, r as u64),
             )?;
             let metrics = GenerationMetrics::compute(&samples, &reference)?;
-            Ok::<_, anyhow::Error>(Replica {
+            let replica = Replica {
                 histograms: metrics.properties.histograms(UQ_BINS)?,
                 validity: metrics.validity,
                 n_unique: metrics.n_unique,
-            })
+            };
+            save_replica(&result_path, &key, &replica)?;
+            Ok::<_, anyhow::Error>(replica)
         })?;
     report.timing(
         &format!(
@@ -300,4 +317,142 @@ fn band_chart(name: &str, band: &QuantileBand, test: &[f64]) -> LineChart {
     )
     .series(Series::line("replica median", step_points(edges, &band.median)).with_band(shaded))
     .series(Series::line("QM9 test", step_points(edges, test)))
+}
+
+/// What a finished replica's result must match to be reused by `--resume`: the experiment's
+/// whole configuration, the seed, the replica's index and its bootstrap weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ReplicaKey {
+    /// SHA-256 of the bincode encoding of [`UqConfig`].
+    config_sha256: String,
+    seed: u64,
+    replica: usize,
+    /// SHA-256 of the Dirichlet weights' `f64` bits (little-endian).
+    weights_sha256: String,
+}
+
+impl ReplicaKey {
+    fn new(config: &UqConfig, seed: u64, replica: usize, weights: &[f64]) -> anyhow::Result<Self> {
+        let config_bytes = bincode::serde::encode_to_vec(config, bincode::config::standard())?;
+        let weight_bytes: Vec<u8> = weights.iter().flat_map(|w| w.to_le_bytes()).collect();
+        Ok(ReplicaKey {
+            config_sha256: sha256_hex(&config_bytes),
+            seed,
+            replica,
+            weights_sha256: sha256_hex(&weight_bytes),
+        })
+    }
+}
+
+/// A finished replica's result file: `MAGIC`, the payload's SHA-256, then the payload
+/// (bincode 2 of `(key, git revision, result)`). It lets `--resume` skip replicas that are done
+/// (training one takes ~10 minutes at N = 200), also across machines: the files are small.
+const MAGIC: &[u8; 8] = b"NMUQREP1";
+
+/// Writes a replica's result through a temporary file and a rename.
+fn save_replica(path: &Path, key: &ReplicaKey, replica: &Replica) -> anyhow::Result<()> {
+    let payload = bincode::serde::encode_to_vec(
+        (key, crate::report::git_revision(), replica),
+        bincode::config::standard(),
+    )?;
+    let mut bytes = MAGIC.to_vec();
+    bytes.extend_from_slice(&Sha256::digest(&payload));
+    bytes.extend_from_slice(&payload);
+    crate::report::write_file(path, &bytes)?;
+    Ok(())
+}
+
+/// Reads a replica's result if the file exists. A file that is corrupt or belongs to another
+/// configuration, seed, replica or set of weights is an error naming it (never silently
+/// recomputed over).
+fn load_replica(path: &Path, key: &ReplicaKey) -> anyhow::Result<Option<Replica>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let header = MAGIC.len() + 32;
+    if bytes.len() < header || &bytes[..MAGIC.len()] != MAGIC {
+        anyhow::bail!("{} is not a molvae-uq replica result", path.display());
+    }
+    let payload = &bytes[header..];
+    if Sha256::digest(payload).as_slice() != &bytes[MAGIC.len()..header] {
+        anyhow::bail!(
+            "{} is corrupt (checksum mismatch); delete it to recompute the replica",
+            path.display()
+        );
+    }
+    let ((saved_key, _revision, replica), _): ((ReplicaKey, String, Replica), usize) =
+        bincode::serde::decode_from_slice(payload, bincode::config::standard())
+            .with_context(|| format!("decoding {}", path.display()))?;
+    if saved_key != *key {
+        anyhow::bail!(
+            "{} belongs to another run (config, seed, replica or weights differ); delete it or run without --resume",
+            path.display()
+        );
+    }
+    Ok(Some(replica))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut hex = String::with_capacity(64);
+    for byte in Sha256::digest(bytes) {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+#[cfg(test)]
+mod tests {
+    use bayes_uq::histogram::BinEdges;
+
+    use super::*;
+
+    fn replica() -> Replica {
+        let edges = BinEdges::new(vec![0.0, 1.0, 2.0]).unwrap();
+        let h = Histogram::new(&[0.5, 1.5, 1.7], &edges).unwrap();
+        Replica {
+            histograms: [h.clone(), h.clone(), h],
+            validity: 0.75,
+            n_unique: 3,
+        }
+    }
+
+    #[test]
+    fn replica_results_round_trip_and_refuse_other_runs_and_corruption() {
+        let dir = std::env::temp_dir().join(format!("neuromol-uq-replica-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("replica-0.result");
+        let config = UqConfig::new(true);
+        let key = ReplicaKey::new(&config, 0, 0, &[0.5, 1.5]).unwrap();
+        assert!(load_replica(&path, &key).unwrap().is_none(), "no file yet");
+        save_replica(&path, &key, &replica()).unwrap();
+        let back = load_replica(&path, &key).unwrap().unwrap();
+        assert_eq!(back.histograms, replica().histograms);
+        assert_eq!((back.validity, back.n_unique), (0.75, 3));
+
+        // Other weights, replica index or configuration: refused, naming the file.
+        for other in [
+            ReplicaKey::new(&config, 0, 0, &[0.5, 1.25]).unwrap(),
+            ReplicaKey::new(&config, 0, 1, &[0.5, 1.5]).unwrap(),
+            ReplicaKey::new(&UqConfig::new(false), 0, 0, &[0.5, 1.5]).unwrap(),
+        ] {
+            let err = load_replica(&path, &other).unwrap_err().to_string();
+            assert!(
+                err.contains("another run") && err.contains("replica-0.result"),
+                "{err}"
+            );
+        }
+        // A flipped byte and a truncated file: refused, and the file is left as it was.
+        let mut bytes = fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        fs::write(&path, &bytes).unwrap();
+        let err = load_replica(&path, &key).unwrap_err().to_string();
+        assert!(err.contains("corrupt"), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), bytes);
+        fs::write(&path, &bytes[..20]).unwrap();
+        assert!(load_replica(&path, &key).is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }
