@@ -12,6 +12,7 @@
 //! entry point for experiments; `fetch`, `verify` and `where` are the subcommands.
 
 mod check;
+pub(crate) use check::sha256_hex;
 mod download;
 mod registry;
 

@@ -336,10 +336,10 @@ impl ReplicaKey {
         let config_bytes = bincode::serde::encode_to_vec(config, bincode::config::standard())?;
         let weight_bytes: Vec<u8> = weights.iter().flat_map(|w| w.to_le_bytes()).collect();
         Ok(ReplicaKey {
-            config_sha256: sha256_hex(&config_bytes),
+            config_sha256: crate::data::sha256_hex(&config_bytes),
             seed,
             replica,
-            weights_sha256: sha256_hex(&weight_bytes),
+            weights_sha256: crate::data::sha256_hex(&weight_bytes),
         })
     }
 }
@@ -391,15 +391,6 @@ fn load_replica(path: &Path, key: &ReplicaKey) -> anyhow::Result<Option<Replica>
         );
     }
     Ok(Some(replica))
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut hex = String::with_capacity(64);
-    for byte in Sha256::digest(bytes) {
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
 }
 
 #[cfg(test)]
