@@ -1,8 +1,9 @@
-//! Kernel benchmarks at the paper sizes: `y = W x`, `z = Wᵀ y`, `W += α a bᵀ`, GEMM and the
-//! fused softplus.
+//! Kernel benchmarks at the paper sizes: `y = W x`, `z = Wᵀ y`, `W += α a bᵀ`, GEMM, the
+//! fused softplus, and the stacked-tangent pass of the meta-gradient (`stacked_update` with
+//! three tangents, F^bio's).
 #![allow(missing_docs)]
 
-use std::hint::black_box;
+use std::{hint::black_box, time::Instant};
 
 use benches::{PAPER_LAYERS, configure, seeded_matrix, seeded_vector};
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -10,6 +11,7 @@ use linalg::{
     Matrix, Vector,
     activation::{log_softmax, softmax, softplus_with_derivative},
     kernels::{Accumulate, Transpose, gemm, gemv, gemv_t, ger},
+    stacked::{StackedProduct, StackedProjection, StackedUpdate, stacked_update},
 };
 
 fn matvec(c: &mut Criterion) {
@@ -96,5 +98,62 @@ fn activations(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(kernels, matvec, matmul, activations);
+/// One step of `stacked_update` per layer with three tangents (F^bio: θ₀, θ₂, θ₉), Oja's
+/// projection and the next product, timed on a worker of rayon's pool as the meta-gradient runs
+/// it (the widest layers split their columns over the pool).
+fn stacked(c: &mut Criterion) {
+    let mut group = c.benchmark_group("linalg");
+    configure(&mut group);
+    const R: usize = 3;
+    for &(n, m) in &PAPER_LAYERS {
+        let mut w = seeded_matrix(n, m, 8);
+        let mut w_dot = seeded_matrix(R * n, m, 9);
+        let vector = |len: usize, seed: u64| seeded_vector(len, seed).as_slice().to_vec();
+        let (a, b) = (vector(n, 10), vector(n, 11));
+        let (a_dot, b_dot) = (vector(R * n, 12), vector(R * n, 13));
+        // Small coefficients keep the matrices bounded over many iterations.
+        let right: Vec<f32> = vector(3 * m, 14).iter().map(|v| 1e-6 * v).collect();
+        let right_dot: Vec<f32> = vector(3 * R * m, 15).iter().map(|v| 1e-6 * v).collect();
+        let (u, u_dot) = (vector(n, 16), vector(R * n, 17));
+        let (x, x_dot) = (vector(m, 18), vector(R * m, 19));
+        let (mut z, mut z_dot) = (vec![0.0f32; n], vec![0.0f32; R * n]);
+        group.bench_function(
+            BenchmarkId::new("stacked_update_r3", format!("{n}x{m}")),
+            |bench| {
+                bench.iter_custom(|iters| {
+                    rayon::scope(|_| {
+                        let start = Instant::now();
+                        for _ in 0..iters {
+                            let update = StackedUpdate {
+                                decay: 1.0,
+                                decay_tangent: None,
+                                left: [&a, &b],
+                                left_dot: [&a_dot, &b_dot],
+                                right: &right,
+                                right_dot: &right_dot,
+                                projection: Some(StackedProjection {
+                                    gamma: -1e-6,
+                                    gamma_tangent: Some((2, -1.0)),
+                                    u: &u,
+                                    u_dot: &u_dot,
+                                }),
+                                product: Some(StackedProduct {
+                                    input: &x,
+                                    input_dot: Some(&x_dot),
+                                    output: &mut z,
+                                    output_dot: &mut z_dot,
+                                }),
+                            };
+                            stacked_update(black_box(&mut w), black_box(&mut w_dot), update);
+                        }
+                        start.elapsed()
+                    })
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(kernels, matvec, matmul, activations, stacked);
 criterion_main!(kernels);

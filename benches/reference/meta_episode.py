@@ -104,7 +104,7 @@ def rss_mb():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (the Rust episode is sequential)")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (cargo xtask bench compare passes the Rust side's rayon pool size)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 

@@ -153,7 +153,7 @@ def time_variant(name, dedupe, n_steps):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (the Rust step is sequential)")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (cargo xtask bench compare passes the Rust side's rayon pool size)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     time_variant("torch_molvae_step", True, args.steps)

@@ -32,10 +32,39 @@ pub(crate) struct Comparison {
     criterion_id: &'static str,
     /// Script under `benches/reference/`, printing JSON lines `{"name": …, "us_per_step": …}`.
     script: &'static str,
-    /// Extra arguments of the script.
-    script_args: &'static [&'static str],
+    /// How many threads the script may use: as many as the Rust side.
+    threads: Threads,
     /// The PyTorch variant the target refers to, and the speed-up the issue asks for.
     target: (&'static str, f64),
+}
+
+/// The threads of a comparison's two sides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Threads {
+    /// The Rust code path is sequential: torch gets one intra-op thread.
+    One,
+    /// The Rust code path runs on rayon's global pool: torch gets as many intra-op threads
+    /// ([`rayon_threads`]).
+    Rayon,
+}
+
+impl Threads {
+    fn count(self) -> usize {
+        match self {
+            Threads::One => 1,
+            Threads::Rayon => rayon_threads(),
+        }
+    }
+}
+
+/// The size of rayon's global pool in the criterion process: `RAYON_NUM_THREADS` when it is a
+/// positive number (as rayon reads it), else the available parallelism.
+fn rayon_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
 
 /// The comparisons `cargo xtask bench compare` runs.
@@ -44,7 +73,7 @@ pub(crate) const COMPARISONS: &[Comparison] = &[
         bench_target: "plasticity",
         criterion_id: "plasticity/online_step/784-170-130-100-70-47",
         script: "online_step.py",
-        script_args: &["--threads", "1"],
+        threads: Threads::One,
         target: ("torch_manual_no_grad", 4.0),
     },
     // One whole meta-training episode (F^bio, 250 unrolled steps and dL/dΘ): here "µs per
@@ -53,7 +82,7 @@ pub(crate) const COMPARISONS: &[Comparison] = &[
         bench_target: "meta_plasticity",
         criterion_id: "meta_plasticity/meta_episode/bio",
         script: "meta_episode.py",
-        script_args: &["--threads", "1"],
+        threads: Threads::Rayon,
         target: ("torch_autograd_unrolled", 10.0),
     },
     // One GSVAE training step (B = 24, L = 4, 9,425 features, Adam); the script also prints
@@ -62,7 +91,7 @@ pub(crate) const COMPARISONS: &[Comparison] = &[
         bench_target: "mol_vae",
         criterion_id: "mol_vae/molvae_step/24",
         script: "molvae_step.py",
-        script_args: &["--threads", "1"],
+        threads: Threads::Rayon,
         target: ("torch_molvae_step", 3.0),
     },
 ];
@@ -165,10 +194,11 @@ fn compare_one(
         .with_context(|| format!("no mean point_estimate in {}", estimates.display()))?;
     let rust_us = rust_ns / 1_000.0;
     let script = root.join("benches/reference").join(comparison.script);
+    let threads = comparison.threads.count();
     let output = Command::new(python)
         .current_dir(root)
         .arg(&script)
-        .args(comparison.script_args)
+        .args(["--threads", &threads.to_string()])
         .output()
         .with_context(|| format!("cannot start {python} {}", script.display()))?;
     if !output.status.success() {
@@ -180,8 +210,9 @@ fn compare_one(
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     println!(
-        "\n{}: Rust {rust_us:.1} µs per step (criterion mean)",
-        comparison.criterion_id
+        "\n{}: Rust {rust_us:.1} µs per step (criterion mean; both sides on {threads} thread{})",
+        comparison.criterion_id,
+        if threads == 1 { "" } else { "s" }
     );
     let mut target_met = None;
     for line in stdout.lines().filter(|l| l.trim_start().starts_with('{')) {

@@ -83,10 +83,13 @@ pub struct StackedProduct<'a, T: Float> {
 /// z, ż_k    = W x, Ẇ_k x + W ẋ_k                                     (new W, Ẇ; if `product`)
 /// ```
 ///
-/// Columns are visited in order `j = 0, 1, …`, so `z` sums the
-/// columns in order. In the `f32` path a group of four columns whose `xⱼ` are all zero (and with
-/// `ẋ = 0`) adds nothing to the product (MNIST backgrounds), so a non-finite entry there does
-/// not reach `z`.
+/// Columns are visited in order `j = 0, 1, …`, so `z` sums the columns in order. The `f32`
+/// path splits a large pass (`n·m·(R + 1) ≥ 2¹⁶`: the paper's first two layers) into two fixed
+/// halves of columns run in parallel (`rayon::join`) and adds the upper half's share of `z`
+/// after the lower half's; the split depends on the shape alone, so the bits do not depend on
+/// the number of threads. In the `f32` path a group of four columns whose `xⱼ` are all zero
+/// (and with `ẋ = 0`) adds nothing to the product (MNIST backgrounds), so a non-finite entry
+/// there does not reach `z`.
 ///
 /// # Panics
 /// If a shape does not match: `Ẇ` must have `R·n` rows for some `R` and `m` columns, the vectors
@@ -428,13 +431,74 @@ mod tests {
             (true, true, true, true, false),
             (true, false, true, false, true),
         ];
-        for (n, m) in [(1, 1), (7, 9), (17, 23), (33, 4), (47, 70), (170, 13)] {
+        // (130, 170) and (90, 187) with R = 3 are split into two halves (one with a tail).
+        for (n, m) in [
+            (1, 1),
+            (7, 9),
+            (17, 23),
+            (33, 4),
+            (47, 70),
+            (170, 13),
+            (130, 170),
+            (90, 187),
+        ] {
             for r in [0, 1, 3] {
                 for options in all {
                     check(n, m, r, options);
                 }
             }
         }
+    }
+
+    #[test]
+    fn split_passes_give_the_same_bits_at_any_thread_count() {
+        let (n, m, r) = (130, 170, 3);
+        let w0 = Matrix::<f32>::from_fn(n, m, |i, j| value(1, i * m + j));
+        let wd0 = Matrix::<f32>::from_fn(r * n, m, |i, j| value(2, i * m + j));
+        let (a, b) = (vector(3, n), vector(4, n));
+        let (a_dot, b_dot) = (vector(5, r * n), vector(6, r * n));
+        let (right, right_dot) = (vector(7, 3 * m), vector(8, 3 * r * m));
+        let (u, u_dot) = (vector(9, n), vector(10, r * n));
+        let (x, x_dot) = (vector(11, m), vector(12, r * m));
+        let stack = vector(13, (r + 1) * n);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool");
+            pool.install(|| {
+                let (mut w, mut wd) = (w0.clone(), wd0.clone());
+                let (mut z, mut z_dot) = (vec![0.0f32; n], vec![0.0f32; r * n]);
+                let update = StackedUpdate {
+                    decay: 0.99,
+                    decay_tangent: Some(2),
+                    left: [&a, &b],
+                    left_dot: [&a_dot, &b_dot],
+                    right: &right,
+                    right_dot: &right_dot,
+                    projection: Some(StackedProjection {
+                        gamma: -0.3,
+                        gamma_tangent: Some((1, -1.0)),
+                        u: &u,
+                        u_dot: &u_dot,
+                    }),
+                    product: Some(StackedProduct {
+                        input: &x,
+                        input_dot: Some(&x_dot),
+                        output: &mut z,
+                        output_dot: &mut z_dot,
+                    }),
+                };
+                stacked_update(&mut w, &mut wd, update);
+                let mut projected = vec![0.0f32; (r + 1) * m];
+                stacked_product_t(&w, &stack, &mut projected);
+                (w, wd, z, z_dot, projected)
+            })
+        };
+        let one = run(1);
+        assert!(one.2.iter().chain(&one.3).all(|v| v.is_finite()));
+        assert_eq!(one, run(2));
+        assert_eq!(one, run(3));
     }
 
     #[test]
@@ -461,7 +525,15 @@ mod tests {
 
     #[test]
     fn transposed_products_match_the_plain_loop() {
-        for (n, m, k_count) in [(1, 1, 1), (9, 7, 4), (47, 70, 2), (170, 33, 5)] {
+        // The last two are split into two halves of columns.
+        for (n, m, k_count) in [
+            (1, 1, 1),
+            (9, 7, 4),
+            (47, 70, 2),
+            (170, 33, 5),
+            (170, 390, 1),
+            (170, 99, 4),
+        ] {
             let b = Matrix::<f32>::from_fn(n, m, |i, j| value(13, i * m + j));
             let vectors = vector(14, k_count * n);
             let mut out = vec![0.0f32; k_count * m];

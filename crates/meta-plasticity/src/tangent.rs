@@ -120,6 +120,23 @@ pub fn meta_gradient<T: Float>(
     train: &[Sample<'_, T>],
     query: &[Sample<'_, T>],
 ) -> Result<UnrollOutcome<T>> {
+    // The fused passes of the widest layers split their columns over rayon's pool
+    // (`linalg::stacked`); run the episode on a worker of the pool, so that each split is a
+    // cheap fork and not a hand-off from an outside thread (two per layer and step).
+    if rayon::current_thread_index().is_none() {
+        return rayon::scope(|_| unrolled(inner, terms, theta, train, query));
+    }
+    unrolled(inner, terms, theta, train, query)
+}
+
+/// [`meta_gradient`] on the calling thread.
+fn unrolled<T: Float>(
+    inner: &InnerLoop<T>,
+    terms: &[Term],
+    theta: &[f64; N_TERMS],
+    train: &[Sample<'_, T>],
+    query: &[Sample<'_, T>],
+) -> Result<UnrollOutcome<T>> {
     let mut unroll = Unroll::new(inner, terms, theta)?;
     for (step, &(input, label)) in train.iter().enumerate() {
         unroll.check_sample(input, label, "train", step)?;

@@ -32,8 +32,9 @@ pub(super) fn update_f32<T: Float>(
         u: to32(projection.u),
         u_dot: to32(projection.u_dot),
     });
-    let mut z = vec![0.0f32; if update.product.is_some() { n } else { 0 }];
-    let mut z_dot = vec![0.0f32; if update.product.is_some() { r * n } else { 0 }];
+    let with_product = update.product.is_some();
+    let mut z = vec![0.0f32; if with_product { n } else { 0 }];
+    let mut z_dot = vec![0.0f32; if with_product { r * n } else { 0 }];
     let vectors = Vectors32 {
         shape,
         decay: update.decay.as_f64() as f32,
@@ -48,13 +49,52 @@ pub(super) fn update_f32<T: Float>(
         x,
         x_dot,
     };
-    pulp::Arch::new().dispatch(Kernel32 {
-        vectors: &vectors,
-        w,
-        w_dot,
-        z: &mut z,
-        z_dot: &mut z_dot,
-    });
+    match split_point(shape.n * shape.m * (r + 1), shape.m) {
+        None => pulp::Arch::new().dispatch(Kernel32 {
+            vectors: &vectors,
+            first: 0,
+            w,
+            w_dot,
+            z: &mut z,
+            z_dot: &mut z_dot,
+        }),
+        Some(half) => {
+            // Two fixed halves of the columns in parallel; the upper half's share of the
+            // product is added after the lower half's, whatever the thread count.
+            let (w_low, w_high) = w.split_at_mut(half * n);
+            let (wd_low, wd_high) = w_dot.split_at_mut(half * r * n);
+            let mut z_high = vec![0.0f32; z.len()];
+            let mut z_dot_high = vec![0.0f32; z_dot.len()];
+            rayon::join(
+                || {
+                    pulp::Arch::new().dispatch(Kernel32 {
+                        vectors: &vectors,
+                        first: 0,
+                        w: w_low,
+                        w_dot: wd_low,
+                        z: &mut z,
+                        z_dot: &mut z_dot,
+                    })
+                },
+                || {
+                    pulp::Arch::new().dispatch(Kernel32 {
+                        vectors: &vectors,
+                        first: half,
+                        w: w_high,
+                        w_dot: wd_high,
+                        z: &mut z_high,
+                        z_dot: &mut z_dot_high,
+                    })
+                },
+            );
+            for (low, high) in z.iter_mut().zip(&z_high) {
+                *low += high;
+            }
+            for (low, high) in z_dot.iter_mut().zip(&z_dot_high) {
+                *low += high;
+            }
+        }
+    }
     if let Some(product) = update.product {
         for (out, &v) in product.output.iter_mut().zip(&z) {
             *out = T::of_f64(f64::from(v));
@@ -90,8 +130,24 @@ struct Vectors32 {
     x_dot: Option<Vec<f32>>,
 }
 
+/// The smallest amount of work (`n·m·(R + 1)` matrix entries per pass) that [`update_f32`] and
+/// [`product_t_f32`] split into two halves of columns run in parallel: the paper's first two
+/// layers (784 → 170 and 170 → 130 with three tangents), where a pass takes tens of
+/// microseconds against a few for `rayon::join`.
+const PARALLEL_MIN_WORK: usize = 1 << 16;
+
+/// Where a pass over `m` columns with `work` entries is split for two threads: the first
+/// multiple of [`GROUP`] at or above `m / 2`, or `None` for a small pass. It depends on the
+/// shape alone, so the results do not depend on the number of threads.
+fn split_point(work: usize, m: usize) -> Option<usize> {
+    (work >= PARALLEL_MIN_WORK && m >= 2 * GROUP).then(|| (m / 2).next_multiple_of(GROUP))
+}
+
+/// The pass over the columns `first..first + w.len() / n` (`w`, `w_dot`: those columns only),
+/// accumulating their share of the product into `z`, `z_dot`.
 struct Kernel32<'a> {
     vectors: &'a Vectors32,
+    first: usize,
     w: &'a mut [f32],
     w_dot: &'a mut [f32],
     /// Empty without a product.
@@ -106,13 +162,15 @@ impl pulp::WithSimd for Kernel32<'_> {
     fn with_simd<S: pulp::Simd>(self, simd: S) {
         let Kernel32 {
             vectors,
+            first,
             w,
             w_dot,
             z,
             z_dot,
         } = self;
-        let Shape { n, m, r } = vectors.shape;
+        let Shape { n, r, .. } = vectors.shape;
         let stride = r * n;
+        let m = w.len() / n;
         let mut scratch = Scratch32 {
             c_dot: vec![0.0; GROUP * 3 * r],
             w_old: vec![
@@ -133,7 +191,7 @@ impl pulp::WithSimd for Kernel32<'_> {
             group::<S, GROUP>(
                 simd,
                 vectors,
-                group_idx * GROUP,
+                first + group_idx * GROUP,
                 &mut w_grouped[cols],
                 &mut wd_grouped[tangent_cols],
                 (&mut *z, &mut *z_dot),
@@ -144,7 +202,7 @@ impl pulp::WithSimd for Kernel32<'_> {
             group::<S, 1>(
                 simd,
                 vectors,
-                n_grouped + offset,
+                first + n_grouped + offset,
                 &mut w_rest[offset * n..(offset + 1) * n],
                 &mut wd_rest[offset * stride..(offset + 1) * stride],
                 (&mut *z, &mut *z_dot),
@@ -332,13 +390,11 @@ impl<const C: usize> Primal<'_, C> {
         let c2 = splat(&|c| self.coef[c][2]);
         let xs = splat(&|c| self.x[c]);
         let decay = simd.splat_f32s(self.decay);
+        // One chain of fused multiply-adds onto `δ v + c₂`.
         let step = |v: S::f32s, av: S::f32s, bv: S::f32s, c: usize| {
             let old = if SCALED { simd.mul_f32s(v, decay) } else { v };
-            let old = simd.add_f32s(old, c2[c]);
-            simd.add_f32s(
-                old,
-                simd.mul_add_e_f32s(bv, c1[c], simd.mul_f32s(av, c0[c])),
-            )
+            let acc = simd.mul_add_e_f32s(bv, c1[c], simd.add_f32s(old, c2[c]));
+            simd.mul_add_e_f32s(av, c0[c], acc)
         };
         if PRODUCT {
             let (z_head, z_tail) = S::as_mut_simd_f32s(z);
@@ -437,12 +493,13 @@ impl<const C: usize> Tangent<'_, C> {
         let xs = splat(&|c| self.x[c]);
         let xds = splat(&|c| self.x_dot[c]);
         let decay = simd.splat_f32s(self.decay);
+        // One chain of fused multiply-adds onto `δ v + ċ₂` (five operations per entry).
         let step = |v: S::f32s, adv: S::f32s, bdv: S::f32s, av: S::f32s, bv: S::f32s, c: usize| {
             let old = if SCALED { simd.mul_f32s(v, decay) } else { v };
-            let old = simd.add_f32s(old, coef[4][c]);
-            let first = simd.mul_add_e_f32s(bdv, coef[1][c], simd.mul_f32s(adv, coef[0][c]));
-            let second = simd.mul_add_e_f32s(bv, coef[3][c], simd.mul_f32s(av, coef[2][c]));
-            simd.add_f32s(old, simd.add_f32s(first, second))
+            let acc = simd.mul_add_e_f32s(bv, coef[3][c], simd.add_f32s(old, coef[4][c]));
+            let acc = simd.mul_add_e_f32s(av, coef[2][c], acc);
+            let acc = simd.mul_add_e_f32s(bdv, coef[1][c], acc);
+            simd.mul_add_e_f32s(adv, coef[0][c], acc)
         };
         let scalar = |v: f32, ad: f32, bd: f32, ai: f32, bi: f32, c: usize| {
             let [c0, c1, c0_dot, c1_dot, c2_dot] = self.coef[c];
@@ -607,8 +664,41 @@ fn tree_sum<S: pulp::Simd, const C: usize>(simd: S, parts: [S::f32s; C]) -> S::f
 }
 
 /// `out_k = Bᵀ v_k` for column-major `b` (`n` rows) and `k`-major `vectors`, `out` (`k`-major).
+///
+/// A large product is split into two halves of columns run in parallel (see [`split_point`]);
+/// every output entry is one column's dot product either way.
 pub(super) fn product_t_f32(b: &[f32], n: usize, vectors: &[f32], out: &mut [f32]) {
-    pulp::Arch::new().dispatch(ProductT32 { b, n, vectors, out });
+    let m = b.len() / n;
+    let k_count = vectors.len() / n;
+    let Some(half) = split_point(b.len() * k_count, m) else {
+        pulp::Arch::new().dispatch(ProductT32 { b, n, vectors, out });
+        return;
+    };
+    let (b_low, b_high) = b.split_at(half * n);
+    let mut out_low = vec![0.0f32; k_count * half];
+    let mut out_high = vec![0.0f32; k_count * (m - half)];
+    rayon::join(
+        || {
+            pulp::Arch::new().dispatch(ProductT32 {
+                b: b_low,
+                n,
+                vectors,
+                out: &mut out_low,
+            })
+        },
+        || {
+            pulp::Arch::new().dispatch(ProductT32 {
+                b: b_high,
+                n,
+                vectors,
+                out: &mut out_high,
+            })
+        },
+    );
+    for (k, out_k) in out.chunks_exact_mut(m).enumerate() {
+        out_k[..half].copy_from_slice(&out_low[k * half..(k + 1) * half]);
+        out_k[half..].copy_from_slice(&out_high[k * (m - half)..(k + 1) * (m - half)]);
+    }
 }
 
 struct ProductT32<'a> {

@@ -43,6 +43,13 @@ const CALIBRATION_EPISODE: usize = 0;
 /// fingerprint, does not depend on the last bits of a sum).
 const SCALE_DIGITS: usize = 3;
 
+/// Terms at most this many times the size of F⁰ run unpreconditioned. With the calibration
+/// episode's sizes only F⁵ = −(Σⱼ y_ℓ,ⱼ) e_ℓ y_{ℓ−1}ᵀ (22.1 × F⁰: F⁰ scaled by the layer's
+/// summed activity) is above it. Preconditioning every term (the run at 178763b) started far
+/// below FA (0.094 at episode 10), because Adam's first steps then move the small terms (F⁶–F⁸,
+/// 0.03–0.07 × F⁰) by lr / s_r ≈ 0.014–0.032, and ended at 0.407.
+const PRECONDITION_ABOVE: f64 = 10.0;
+
 /// Configuration of `meta-pool`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PoolConfig {
@@ -56,10 +63,13 @@ struct PoolConfig {
     zero_threshold: f64,
     /// Episode at which "approaches BP" is checked.
     approach_episode: usize,
-    /// Set `config.optimizer.term_scales` from the calibration episode ([`term_scales`]) before
-    /// training; the header's config shows `term_scales: None`, the values are in a note and
-    /// in every checkpoint's config.
+    /// Set `config.optimizer.term_scales` from the calibration episode
+    /// ([`measured_term_scales`], [`preconditioned`]) before training; the header's config shows
+    /// `term_scales: None`, the values are in a note and in every checkpoint's config.
     precondition: bool,
+    /// Only terms whose measured size exceeds this multiple of F⁰'s are preconditioned; every
+    /// other term keeps `s_r = 1` (Adam on θ_r itself, as in paper B).
+    precondition_above: f64,
 }
 
 impl PoolConfig {
@@ -80,6 +90,7 @@ impl PoolConfig {
             zero_threshold,
             approach_episode: if quick { 30 } else { 300 },
             precondition: true,
+            precondition_above: PRECONDITION_ABOVE,
         }
     }
 }
@@ -88,7 +99,7 @@ impl PoolConfig {
 /// five layers) of one calibration episode: episode [`CALIBRATION_EPISODE`] of
 /// `MetaConfig::seed = CALIBRATION_SEED`, at the initial Θ (θ₀ = 1e-3, others 0), in f64,
 /// rounded to [`SCALE_DIGITS`] significant digits.
-fn term_scales(config: &MetaConfig, pool: &ImagePool) -> anyhow::Result<[f64; N_TERMS]> {
+fn measured_term_scales(config: &MetaConfig, pool: &ImagePool) -> anyhow::Result<[f64; N_TERMS]> {
     let calibration = MetaConfig {
         seed: CALIBRATION_SEED,
         ..config.clone()
@@ -115,6 +126,12 @@ fn term_scales(config: &MetaConfig, pool: &ImagePool) -> anyhow::Result<[f64; N_
         .map(|rounded| std::array::from_fn(|r| rounded[r]))
 }
 
+/// The term scales Adam runs with: the measured size of every term larger than `above`, `1`
+/// for the others.
+fn preconditioned(measured: &[f64; N_TERMS], above: f64) -> [f64; N_TERMS] {
+    measured.map(|scale| if scale > above { scale } else { 1.0 })
+}
+
 /// Runs the experiment.
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let mut config = PoolConfig::new(ctx.quick);
@@ -132,13 +149,18 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         // magnitude (F⁵ ≈ 17–50 × F⁰, F³ = −W ≫ e yᵀ, F² ≪ F⁰), so the first steps on θ₅ or θ₃
         // act like steps of 0.02–0.05 on θ₀ and put episodes at the edge of divergence. Adam
         // runs on φ_r = s_r θ_r instead, with s_r the measured size of F^r relative to F⁰ (so
-        // the L1 penalty λ Σ s_r |θ_r| weighs each term's contribution).
-        let scales = term_scales(&config.config, &pool)?;
+        // the L1 penalty λ Σ s_r |θ_r| weighs each term's contribution) — for the terms more than
+        // PRECONDITION_ABOVE times F⁰'s size only (F⁵); the others keep paper B's Adam on θ_r.
+        let measured = measured_term_scales(&config.config, &pool)?;
+        let scales = preconditioned(&measured, config.precondition_above);
         config.config.optimizer.term_scales = Some(scales);
         report.note(format!(
-            "Per-term preconditioning: Adam and the L1 penalty act on φ_r = s_r θ_r, with s_r = mean ‖F^r‖_F / mean ‖F⁰‖_F \
-             over the 250 steps and 5 layers of one calibration episode (episode {CALIBRATION_EPISODE} of seed \
-             {CALIBRATION_SEED}, initial Θ, f64; {SCALE_DIGITS} significant digits): s = {scales:?}."
+            "Per-term preconditioning: Adam and the L1 penalty act on φ_r = s_r θ_r. The measured sizes \
+             mean ‖F^r‖_F / mean ‖F⁰‖_F over the 250 steps and 5 layers of one calibration episode (episode \
+             {CALIBRATION_EPISODE} of seed {CALIBRATION_SEED}, initial Θ, f64; {SCALE_DIGITS} significant digits) are \
+             {measured:?}; a term larger than {} × F⁰ takes its size as s_r, every other term s_r = 1: \
+             s = {scales:?}.",
+            config.precondition_above
         ));
     }
     let variants = vec![("pool".to_string(), config.config.clone())];
@@ -346,4 +368,20 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     }
     report.metrics(episode_metrics(&groups, seed));
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_terms_above_the_bound_are_preconditioned() {
+        let measured = [
+            1.0, 0.366, 0.146, 5.82, 1.88, 22.1, 0.0312, 0.0693, 0.0557, 8.59,
+        ];
+        let mut expected = [1.0; N_TERMS];
+        expected[5] = 22.1;
+        assert_eq!(preconditioned(&measured, PRECONDITION_ABOVE), expected);
+        assert_eq!(preconditioned(&measured, 0.0), measured);
+    }
 }
