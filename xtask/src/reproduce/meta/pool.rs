@@ -375,6 +375,8 @@ mod tests {
     use super::*;
 
     #[test]
+    // The scales are copied, not computed: exact comparison is the point.
+    #[allow(clippy::float_cmp)]
     fn only_terms_above_the_bound_are_preconditioned() {
         let measured = [
             1.0, 0.366, 0.146, 5.82, 1.88, 22.1, 0.0312, 0.0693, 0.0557, 8.59,
