@@ -43,8 +43,9 @@ pub(crate) struct Comparison {
 pub(crate) enum Threads {
     /// The Rust code path is sequential: torch gets one intra-op thread.
     One,
-    /// The Rust code path runs on rayon's global pool: torch gets as many intra-op threads
-    /// ([`rayon_threads`]).
+    /// The Rust code path runs on rayon's global pool: torch gets as many intra-op threads.
+    /// The criterion process sizes its pool as this one does (`RAYON_NUM_THREADS`, else the
+    /// available parallelism), so this process's pool size is the bench's.
     Rayon,
 }
 
@@ -52,19 +53,9 @@ impl Threads {
     fn count(self) -> usize {
         match self {
             Threads::One => 1,
-            Threads::Rayon => rayon_threads(),
+            Threads::Rayon => rayon::current_num_threads(),
         }
     }
-}
-
-/// The size of rayon's global pool in the criterion process: `RAYON_NUM_THREADS` when it is a
-/// positive number (as rayon reads it), else the available parallelism.
-fn rayon_threads() -> usize {
-    std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
 
 /// The comparisons `cargo xtask bench compare` runs.

@@ -122,7 +122,7 @@ pub fn meta_gradient<T: Float>(
 ) -> Result<UnrollOutcome<T>> {
     // The fused passes of the widest layers split their columns over rayon's pool
     // (`linalg::stacked`); run the episode on a worker of the pool, so that each split is a
-    // cheap fork and not a hand-off from an outside thread (two per layer and step).
+    // cheap fork and not a hand-off from an outside thread (two per split layer and step).
     if rayon::current_thread_index().is_none() {
         return rayon::scope(|_| unrolled(inner, terms, theta, train, query));
     }

@@ -49,15 +49,20 @@ pub(super) fn update_f32<T: Float>(
         x,
         x_dot,
     };
+    // The pass over the columns from `first` on held in `w`, `w_dot`.
+    let pass =
+        |first: usize, w: &mut [f32], w_dot: &mut [f32], z: &mut [f32], z_dot: &mut [f32]| {
+            pulp::Arch::new().dispatch(Kernel32 {
+                vectors: &vectors,
+                first,
+                w,
+                w_dot,
+                z,
+                z_dot,
+            })
+        };
     match split_point(shape.n * shape.m * (r + 1), shape.m) {
-        None => pulp::Arch::new().dispatch(Kernel32 {
-            vectors: &vectors,
-            first: 0,
-            w,
-            w_dot,
-            z: &mut z,
-            z_dot: &mut z_dot,
-        }),
+        None => pass(0, w, w_dot, &mut z, &mut z_dot),
         Some(half) => {
             // Two fixed halves of the columns in parallel; the upper half's share of the
             // product is added after the lower half's, whatever the thread count.
@@ -66,26 +71,8 @@ pub(super) fn update_f32<T: Float>(
             let mut z_high = vec![0.0f32; z.len()];
             let mut z_dot_high = vec![0.0f32; z_dot.len()];
             rayon::join(
-                || {
-                    pulp::Arch::new().dispatch(Kernel32 {
-                        vectors: &vectors,
-                        first: 0,
-                        w: w_low,
-                        w_dot: wd_low,
-                        z: &mut z,
-                        z_dot: &mut z_dot,
-                    })
-                },
-                || {
-                    pulp::Arch::new().dispatch(Kernel32 {
-                        vectors: &vectors,
-                        first: half,
-                        w: w_high,
-                        w_dot: wd_high,
-                        z: &mut z_high,
-                        z_dot: &mut z_dot_high,
-                    })
-                },
+                || pass(0, w_low, wd_low, &mut z, &mut z_dot),
+                || pass(half, w_high, wd_high, &mut z_high, &mut z_dot_high),
             );
             for (low, high) in z.iter_mut().zip(&z_high) {
                 *low += high;
@@ -132,8 +119,8 @@ struct Vectors32 {
 
 /// The smallest amount of work (`n·m·(R + 1)` matrix entries per pass) that [`update_f32`] and
 /// [`product_t_f32`] split into two halves of columns run in parallel: the paper's first two
-/// layers (784 → 170 and 170 → 130 with three tangents), where a pass takes tens of
-/// microseconds against a few for `rayon::join`.
+/// layers (784 → 170 and 170 → 130 with three tangents), where a pass takes tens to hundreds
+/// of microseconds against a few for `rayon::join`.
 const PARALLEL_MIN_WORK: usize = 1 << 16;
 
 /// Where a pass over `m` columns with `work` entries is split for two threads: the first
@@ -677,24 +664,9 @@ pub(super) fn product_t_f32(b: &[f32], n: usize, vectors: &[f32], out: &mut [f32
     let (b_low, b_high) = b.split_at(half * n);
     let mut out_low = vec![0.0f32; k_count * half];
     let mut out_high = vec![0.0f32; k_count * (m - half)];
-    rayon::join(
-        || {
-            pulp::Arch::new().dispatch(ProductT32 {
-                b: b_low,
-                n,
-                vectors,
-                out: &mut out_low,
-            })
-        },
-        || {
-            pulp::Arch::new().dispatch(ProductT32 {
-                b: b_high,
-                n,
-                vectors,
-                out: &mut out_high,
-            })
-        },
-    );
+    let pass =
+        |b: &[f32], out: &mut [f32]| pulp::Arch::new().dispatch(ProductT32 { b, n, vectors, out });
+    rayon::join(|| pass(b_low, &mut out_low), || pass(b_high, &mut out_high));
     for (k, out_k) in out.chunks_exact_mut(m).enumerate() {
         out_k[..half].copy_from_slice(&out_low[k * half..(k + 1) * half]);
         out_k[half..].copy_from_slice(&out_high[k * (m - half)..(k + 1) * (m - half)]);
