@@ -40,8 +40,10 @@ impl Adam {
     /// ```text
     /// g_r = (∂L/∂θ_r) / s_r + λ sign(θ_r)                                  [B §Methods, Alg. 1]
     /// m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²,   t ← t + 1         [Kingma & Ba 2015, Alg. 1]
-    /// θ_r ← θ_r − (lr / s_r) · (m_r / (1 − β₁ᵗ)) / (√(v_r / (1 − β₂ᵗ)) + ε)  [Kingma & Ba 2015, Alg. 1]
+    /// θ_r ← θ_r − (lr_t / s_r) · (m_r / (1 − β₁ᵗ)) / (√(v_r / (1 − β₂ᵗ)) + ε)  [Kingma & Ba 2015, Alg. 1]
     /// ```
+    ///
+    /// `lr_t` is [`MetaOptimizerConfig::lr_at`]`(t)`: `lr` under the default constant schedule.
     ///
     /// Returns the penalised gradient `g` (in φ, i.e. with respect to `s_r θ_r`).
     ///
@@ -71,6 +73,8 @@ impl Adam {
         let bias1 = 1.0 - config.beta1.powi(t);
         let bias2 = 1.0 - config.beta2.powi(t);
         let scales = config.scales();
+        // `lr_at` is `lr · 1.0` under the constant schedule: bit-identical to paper B's Adam.
+        let lr = config.lr_at(self.t);
         let mut penalised = [0.0; N_TERMS];
         for r in (0..N_TERMS).filter(|&r| plastic[r]) {
             let sign = if theta[r] > 0.0 {
@@ -87,7 +91,7 @@ impl Adam {
             self.v[r] = config.beta2 * self.v[r] + (1.0 - config.beta2) * g * g;
             // PyTorch's order of operations: lr/(1 − β₁ᵗ) · m / (√v/√(1 − β₂ᵗ) + ε).
             let denom = self.v[r].sqrt() / bias2.sqrt() + config.eps;
-            theta[r] -= config.lr / scales[r] / bias1 * self.m[r] / denom;
+            theta[r] -= lr / scales[r] / bias1 * self.m[r] / denom;
         }
         penalised
     }

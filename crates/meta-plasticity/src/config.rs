@@ -104,7 +104,7 @@ impl Default for EpisodeConfig {
 /// Paper B does not say; PyTorch would propagate the NaN into Θ and end the run. A skipped or
 /// retreated episode is recorded with query accuracy 0, NaN query and meta loss, a zero
 /// gradient and no diagnostics (see [`EpisodeStats::is_diverged`](crate::EpisodeStats::is_diverged)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub enum OnDivergence {
     /// No meta-update: Θ and Adam's moments stay, the episode counter moves on (default).
     #[default]
@@ -123,6 +123,72 @@ pub enum OnDivergence {
     /// `s_r` = 1 unless [`MetaOptimizerConfig::term_scales`] is set (then the retreat is one
     /// learning rate in `φ_r = s_r θ_r`).
     Retreat,
+    /// Shrink the whole rule: every plastic θ_r, θ₀ included, is multiplied by `factor`
+    /// (in (0, 1)), and Adam's first moment is cleared; the second moment and the step count
+    /// stay. A diverged inner loop means the plastic update was too large, and Θ = 0 (no
+    /// plasticity) cannot diverge, so this moves Θ along the ray towards 0, keeping the
+    /// rule's shape (the ratios θ_r / θ₀) — unlike [`OnDivergence::Retreat`], which leaves θ₀,
+    /// the learning rate, where it is.
+    ///
+    /// ```text
+    /// θ_r ← factor · θ_r   (every plastic r),   m ← 0          [ours, deviations.md]
+    /// ```
+    Shrink {
+        /// The factor on Θ, in (0, 1).
+        factor: f64,
+    },
+}
+
+/// How the meta learning rate changes over the meta-updates `t = 1, 2, …`.
+///
+/// Paper B keeps Adam's rate at 1e-3 for all 600 episodes ([`LrSchedule::Constant`]).
+/// [`LrSchedule::InverseSqrt`] and [`LrSchedule::Inverse`] decay it after a warm phase, so that
+/// the random walk that one-episode meta-gradients drive Θ through shrinks once Θ has found its
+/// basin (a deviation where used).
+///
+/// ```text
+/// Constant:             lr_t = lr
+/// InverseSqrt { warm }: lr_t = lr · √(warm / max(t, warm))     [ours, deviations.md]
+/// Inverse { warm }:     lr_t = lr · warm / max(t, warm)        [ours, deviations.md]
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum LrSchedule {
+    /// `lr` at every update (paper B, default).
+    #[default]
+    Constant,
+    /// `lr` for the first `warm` updates, then `lr · √(warm / t)`.
+    InverseSqrt {
+        /// Updates at the full rate.
+        warm: u64,
+    },
+    /// `lr` for the first `warm` updates, then `lr · warm / t`.
+    Inverse {
+        /// Updates at the full rate.
+        warm: u64,
+    },
+}
+
+impl LrSchedule {
+    /// The factor on `lr` at update `t` (1-based; `t = 0` counts as 1).
+    ///
+    /// # Example
+    /// ```
+    /// use meta_plasticity::LrSchedule;
+    /// assert_eq!(LrSchedule::Constant.factor(500), 1.0);
+    /// let decay = LrSchedule::InverseSqrt { warm: 100 };
+    /// assert_eq!(decay.factor(50), 1.0);
+    /// assert_eq!(decay.factor(400), 0.5);
+    /// assert_eq!(LrSchedule::Inverse { warm: 100 }.factor(400), 0.25);
+    /// ```
+    pub fn factor(&self, t: u64) -> f64 {
+        let t = t.max(1);
+        match *self {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::InverseSqrt { warm } if t > warm => (warm as f64 / t as f64).sqrt(),
+            LrSchedule::Inverse { warm } if t > warm => warm as f64 / t as f64,
+            LrSchedule::InverseSqrt { .. } | LrSchedule::Inverse { .. } => 1.0,
+        }
+    }
 }
 
 /// Adam on Θ with an L1 penalty [B §Methods, "Meta-training"; digest §1.5].
@@ -179,6 +245,11 @@ pub struct MetaOptimizerConfig {
     /// Not in paper B (a deviation where used).
     #[serde(default)]
     pub term_scales: Option<[f64; N_TERMS]>,
+    /// How `lr` changes over the updates; [`LrSchedule::Constant`] (paper B) by default. The
+    /// rate of update `t` is `lr · lr_schedule.factor(t)` ([`MetaOptimizerConfig::lr_at`]);
+    /// [`OnDivergence::Retreat`] retreats by the rate the next update would take.
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
 }
 
 impl MetaOptimizerConfig {
@@ -196,6 +267,22 @@ impl MetaOptimizerConfig {
     pub fn scales(&self) -> [f64; N_TERMS] {
         self.term_scales.unwrap_or([1.0; N_TERMS])
     }
+
+    /// The learning rate of update `t` (1-based): `lr · lr_schedule.factor(t)`.
+    ///
+    /// # Example
+    /// ```
+    /// use meta_plasticity::{LrSchedule, MetaOptimizerConfig};
+    /// let config = MetaOptimizerConfig {
+    ///     lr_schedule: LrSchedule::Inverse { warm: 100 },
+    ///     ..MetaOptimizerConfig::default()
+    /// };
+    /// assert_eq!(config.lr_at(100), 1e-3);
+    /// assert_eq!(config.lr_at(200), 5e-4);
+    /// ```
+    pub fn lr_at(&self, t: u64) -> f64 {
+        self.lr * self.lr_schedule.factor(t)
+    }
 }
 
 impl Default for MetaOptimizerConfig {
@@ -209,11 +296,12 @@ impl Default for MetaOptimizerConfig {
             on_divergence: OnDivergence::Skip,
             clip_norm: None,
             term_scales: None,
+            lr_schedule: LrSchedule::Constant,
         }
     }
 }
 
-// Written out so that the defaults of `on_divergence`, `clip_norm` and `term_scales` are not printed: [`MetaConfig::fingerprint`] hashes the
+// Written out so that the defaults of `on_divergence`, `clip_norm`, `term_scales` and `lr_schedule` are not printed: [`MetaConfig::fingerprint`] hashes the
 // `Debug` form, and configs written before these fields existed (which skipped diverged
 // episodes, did not clip and did not precondition) keep their fingerprints and checkpoints.
 impl std::fmt::Debug for MetaOptimizerConfig {
@@ -232,6 +320,9 @@ impl std::fmt::Debug for MetaOptimizerConfig {
         }
         if let Some(scales) = self.term_scales {
             out.field("term_scales", &scales);
+        }
+        if self.lr_schedule != LrSchedule::Constant {
+            out.field("lr_schedule", &self.lr_schedule);
         }
         out.finish()
     }
@@ -400,6 +491,22 @@ impl MetaConfig {
             return Err(Error::InvalidConfig {
                 field: "optimizer.clip_norm",
                 reason: format!("must be > 0, got {clip}"),
+            });
+        }
+        if let OnDivergence::Shrink { factor } = opt.on_divergence
+            && !(factor > 0.0 && factor < 1.0)
+        {
+            return Err(Error::InvalidConfig {
+                field: "optimizer.on_divergence",
+                reason: format!("the shrink factor must lie in (0, 1), got {factor}"),
+            });
+        }
+        if let LrSchedule::InverseSqrt { warm: 0 } | LrSchedule::Inverse { warm: 0 } =
+            opt.lr_schedule
+        {
+            return Err(Error::InvalidConfig {
+                field: "optimizer.lr_schedule",
+                reason: "a decay's warm phase must be ≥ 1 update".to_string(),
             });
         }
         if let Some(scales) = opt.term_scales

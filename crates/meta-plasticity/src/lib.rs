@@ -63,7 +63,9 @@ mod trainer;
 
 pub use crate::{
     adam::Adam,
-    config::{EpisodeConfig, MetaConfig, MetaOptimizerConfig, OnDivergence, RuleFamily},
+    config::{
+        EpisodeConfig, LrSchedule, MetaConfig, MetaOptimizerConfig, OnDivergence, RuleFamily,
+    },
     episode::{ImagePool, Phase, Task, eligible_classes, sample_task},
     error::{Error, Result},
     tangent::{InnerLoop, Pathway, Sample, UnrollOutcome, meta_gradient},

@@ -237,14 +237,24 @@ impl MetaTrainer {
                 let stats = self.diverged(episode_idx);
                 // One lr in φ_r = s_r θ_r is lr / s_r in θ_r (s_r = 1 without term scales).
                 let scales = self.config.optimizer.scales();
+                // The rate the next update would take (`lr` under the constant schedule).
+                let rate = self.config.optimizer.lr_at(self.adam.t + 1);
                 for r in (1..N_TERMS).filter(|&r| self.plastic[r]) {
-                    let lr = self.config.optimizer.lr / scales[r];
+                    let lr = rate / scales[r];
                     let t = self.theta[r];
                     self.theta[r] = if t.abs() <= lr {
                         0.0
                     } else {
                         t - lr * t.signum()
                     };
+                }
+                self.adam.m = [0.0; N_TERMS];
+                return Ok(stats);
+            }
+            (Err(Error::Diverged { .. }), OnDivergence::Shrink { factor }) => {
+                let stats = self.diverged(episode_idx);
+                for r in (0..N_TERMS).filter(|&r| self.plastic[r]) {
+                    self.theta[r] *= factor;
                 }
                 self.adam.m = [0.0; N_TERMS];
                 return Ok(stats);

@@ -1,7 +1,10 @@
 //! Tests of the meta-training configuration.
 
 use feedback_alignment::FeedbackKind;
-use meta_plasticity::{Error, MetaConfig, RuleFamily};
+use linalg::testing::{assert_close, tol};
+use meta_plasticity::{
+    Error, LrSchedule, MetaConfig, MetaOptimizerConfig, OnDivergence, RuleFamily,
+};
 use plasticity_core::Term;
 
 #[test]
@@ -85,6 +88,59 @@ fn invalid_configs_name_their_field() {
     let mut config = MetaConfig::default();
     config.optimizer.term_scales = Some([0.5; 10]);
     assert!(config.validate().is_ok());
+    for factor in [0.0, 1.0, -0.5, 1.5, f64::NAN] {
+        let mut config = MetaConfig::default();
+        config.optimizer.on_divergence = OnDivergence::Shrink { factor };
+        check(config, "optimizer.on_divergence");
+    }
+    for schedule in [
+        LrSchedule::InverseSqrt { warm: 0 },
+        LrSchedule::Inverse { warm: 0 },
+    ] {
+        let mut config = MetaConfig::default();
+        config.optimizer.lr_schedule = schedule;
+        check(config, "optimizer.lr_schedule");
+    }
+}
+
+#[test]
+fn optimizer_settings_enter_the_fingerprint_only_when_set() {
+    let base = MetaConfig::default();
+    let mut other = base.clone();
+    other.optimizer.lr_schedule = LrSchedule::Constant;
+    other.optimizer.on_divergence = OnDivergence::Skip;
+    assert_eq!(base.fingerprint(), other.fingerprint());
+    assert!(!format!("{:?}", base.optimizer).contains("lr_schedule"));
+    other.optimizer.lr_schedule = LrSchedule::InverseSqrt { warm: 100 };
+    assert_ne!(base.fingerprint(), other.fingerprint());
+    let mut shrink = base.clone();
+    shrink.optimizer.on_divergence = OnDivergence::Shrink { factor: 0.5 };
+    let mut shrink_more = base.clone();
+    shrink_more.optimizer.on_divergence = OnDivergence::Shrink { factor: 0.25 };
+    assert_ne!(base.fingerprint(), shrink.fingerprint());
+    assert_ne!(shrink.fingerprint(), shrink_more.fingerprint());
+}
+
+#[test]
+fn lr_schedules_decay_after_their_warm_phase() {
+    let constant = MetaOptimizerConfig::default();
+    for t in [0, 1, 100, 10_000] {
+        assert_eq!(constant.lr_at(t).to_bits(), constant.lr.to_bits());
+    }
+    let sqrt = LrSchedule::InverseSqrt { warm: 100 };
+    let inverse = LrSchedule::Inverse { warm: 100 };
+    for t in [0, 1, 99, 100] {
+        assert_eq!(sqrt.factor(t).to_bits(), 1f64.to_bits());
+        assert_eq!(inverse.factor(t).to_bits(), 1f64.to_bits());
+    }
+    assert_close(sqrt.factor(101), (100.0f64 / 101.0).sqrt(), tol::EXACT);
+    assert_close(sqrt.factor(600), (1.0f64 / 6.0).sqrt(), tol::EXACT);
+    assert_close(inverse.factor(600), 1.0 / 6.0, tol::EXACT);
+    // Monotone non-increasing.
+    for t in 1..1000 {
+        assert!(sqrt.factor(t + 1) <= sqrt.factor(t));
+        assert!(inverse.factor(t + 1) <= inverse.factor(t));
+    }
 }
 
 #[test]

@@ -5,8 +5,8 @@ use std::ops::ControlFlow;
 use feedback_alignment::FeedbackKind;
 use linalg::testing::{assert_close, tol};
 use meta_plasticity::{
-    Error, ImagePool, MetaConfig, MetaOptimizerConfig, MetaTrainer, OnDivergence, Phase,
-    RuleFamily, run_episode, run_parallel, train,
+    Error, ImagePool, LrSchedule, MetaConfig, MetaOptimizerConfig, MetaTrainer, OnDivergence,
+    Phase, RuleFamily, run_episode, run_parallel, train,
 };
 use plasticity_core::MlpConfig;
 
@@ -245,8 +245,14 @@ fn a_run_can_be_extended_from_its_final_state() {
 /// A trainer of the bio rule at a Θ whose inner loop diverges: θ₀ = 1e30, θ₂ = 2.5e-3,
 /// θ₉ = −4e-4, with Adam moments from a few earlier updates.
 fn diverging_trainer(policy: OnDivergence) -> MetaTrainer {
+    diverging_trainer_with(policy, LrSchedule::Constant)
+}
+
+/// [`diverging_trainer`] under a learning-rate schedule.
+fn diverging_trainer_with(policy: OnDivergence, schedule: LrSchedule) -> MetaTrainer {
     let mut config = toy_config(RuleFamily::Bio, FeedbackKind::Fixed);
     config.optimizer.on_divergence = policy;
+    config.optimizer.lr_schedule = schedule;
     let mut state = MetaTrainer::new(config.clone()).unwrap().state();
     state.theta[0] = 1e30;
     state.theta[2] = 2.5e-3;
@@ -300,6 +306,72 @@ fn retreat_moves_theta_towards_zero_and_clears_momentum() {
     );
     assert_eq!(after.adam.t, before.adam.t);
     assert_eq!(after.next_episode, 1);
+}
+
+#[test]
+fn shrink_scales_every_coefficient_and_clears_momentum() {
+    let mut trainer = diverging_trainer(OnDivergence::Shrink { factor: 0.5 });
+    let before = trainer.state();
+    let stats = trainer.step::<f32>(&toy_pool()).unwrap();
+    assert!(stats.is_diverged());
+    let after = trainer.state();
+    // θ₀ (the learning rate) shrinks with the rest: the rule keeps its shape.
+    for r in [0, 2, 9] {
+        assert_eq!(after.theta[r].to_bits(), (before.theta[r] * 0.5).to_bits());
+    }
+    assert!(
+        after
+            .theta
+            .iter()
+            .enumerate()
+            .all(|(r, t)| [0, 2, 9].contains(&r) || *t == 0.0)
+    );
+    assert!(after.adam.m.iter().all(|m| m.to_bits() == 0));
+    assert_eq!(
+        after.adam.v.map(f64::to_bits),
+        before.adam.v.map(f64::to_bits)
+    );
+    assert_eq!(after.adam.t, before.adam.t);
+    assert_eq!(after.next_episode, 1);
+}
+
+#[test]
+fn retreat_steps_by_the_scheduled_rate() {
+    // The next update is t = 5 (the diverging trainer has taken 4): lr · 1/5 under 1/t from 1.
+    let mut trainer =
+        diverging_trainer_with(OnDivergence::Retreat, LrSchedule::Inverse { warm: 1 });
+    trainer.step::<f32>(&toy_pool()).unwrap();
+    let after = trainer.state();
+    assert_close(after.theta[2], 2.5e-3 - 2e-4, tol::EXACT);
+    assert_close(after.theta[9], -4e-4 + 2e-4, tol::EXACT);
+}
+
+#[test]
+fn a_decayed_rate_scales_the_adam_step() {
+    let pool = toy_pool();
+    let config = toy_config(RuleFamily::Bio, FeedbackKind::Fixed);
+    let mut constant = MetaTrainer::new(config.clone()).unwrap();
+    let mut decayed_config = config.clone();
+    // Full rate for one update, then lr · 1/√t: the second update runs at lr / √2.
+    decayed_config.optimizer.lr_schedule = LrSchedule::InverseSqrt { warm: 1 };
+    let mut decayed = MetaTrainer::new(decayed_config).unwrap();
+    constant.step::<f32>(&pool).unwrap();
+    decayed.step::<f32>(&pool).unwrap();
+    let mid = constant.state();
+    assert_eq!(
+        mid.theta.map(f64::to_bits),
+        decayed.state().theta.map(f64::to_bits)
+    );
+    // Same Θ and episode, so the same gradient and moments: only the rate differs.
+    let g_constant = constant.step::<f32>(&pool).unwrap().gradient;
+    let g_decayed = decayed.step::<f32>(&pool).unwrap().gradient;
+    assert_eq!(g_constant.map(f64::to_bits), g_decayed.map(f64::to_bits));
+    for r in [0, 2, 9] {
+        let step_constant = constant.state().theta[r] - mid.theta[r];
+        let step_decayed = decayed.state().theta[r] - mid.theta[r];
+        assert!(step_constant != 0.0);
+        assert_close(step_decayed, step_constant / 2f64.sqrt(), tol::F32);
+    }
 }
 
 #[test]
