@@ -541,7 +541,11 @@ mod tests {
         let mut flipped = good.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 0x40;
-        let cases: [(&str, Vec<u8>); 5] = [
+        // A file of the previous format (same bytes, version 01 in the magic).
+        let mut older = good.clone();
+        older[6..8].copy_from_slice(b"01");
+        let cases: [(&str, Vec<u8>); 6] = [
+            ("older format", older),
             ("truncated", good[..good.len() / 2].to_vec()),
             ("truncated header", good[..5].to_vec()),
             (
@@ -566,6 +570,12 @@ mod tests {
                     message.contains(&path.display().to_string()),
                     "{what}: error does not name the file: {message}"
                 );
+                if what == "older format" {
+                    assert!(
+                        message.contains("checkpoint format 01, this build reads format 02"),
+                        "{message}"
+                    );
+                }
                 assert_eq!(fs::read(&path).unwrap(), bytes, "{what}: file was modified");
             }
         }

@@ -1,10 +1,13 @@
 //! Checkpoint files of meta-training runs: a trainer state plus the episode history, checked
 //! before use and written atomically.
 //!
-//! Layout: the 8-byte magic `NMMETA01`, the payload length (u64 little-endian), the sha256 of
-//! the payload (32 bytes), then the payload, bincode 2 (standard config) of [`Checkpoint`].
+//! Layout: the 8-byte magic (`NMMETA` and a two-digit format version, now `NMMETA02`), the
+//! payload length (u64 little-endian), the sha256 of the payload (32 bytes), then the payload, bincode 2 (standard config) of [`Checkpoint`].
 //! The length and the hash tell a truncated or corrupted file from a valid one before bincode
-//! sees it; the config inside tells a file of another run.
+//! sees it; the config inside tells a file of another run. Files of format 01 (written by
+//! revisions up to 8ec9dbd, which added `MetaOptimizerConfig::lr_schedule` and
+//! `OnDivergence::Shrink`) are refused by their version: bincode is positional, so an older
+//! layout would otherwise fail to decode with a message about bytes, not versions.
 
 use std::{fs, io::ErrorKind, path::Path};
 
@@ -15,7 +18,10 @@ use sha2::{Digest, Sha256};
 
 use crate::report::write_file;
 
-const MAGIC: &[u8; 8] = b"NMMETA01";
+/// The magic's prefix; the last two bytes are the format version.
+const MAGIC_PREFIX: &[u8; 6] = b"NMMETA";
+/// The format this build writes and reads.
+const FORMAT: &[u8; 2] = b"02";
 const HEADER: usize = 8 + 8 + 32;
 
 /// What a checkpoint file holds.
@@ -43,7 +49,8 @@ pub(crate) fn save(
     let payload = bincode::serde::encode_to_vec(&checkpoint, bincode::config::standard())
         .with_context(|| format!("encoding checkpoint {}", path.display()))?;
     let mut bytes = Vec::with_capacity(HEADER + payload.len());
-    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(MAGIC_PREFIX);
+    bytes.extend_from_slice(FORMAT);
     bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&Sha256::digest(&payload));
     bytes.extend_from_slice(&payload);
@@ -70,10 +77,18 @@ pub(crate) fn inspect(path: &Path, config: &MetaConfig) -> anyhow::Result<Option
             path.display()
         )
     };
-    if bytes.len() < HEADER || &bytes[..8] != MAGIC {
+    if bytes.len() < HEADER || &bytes[..6] != MAGIC_PREFIX {
         return refuse(format!(
-            "not a meta-training checkpoint ({} bytes, no `NMMETA01` header)",
+            "not a meta-training checkpoint ({} bytes, no `NMMETA` header)",
             bytes.len()
+        ));
+    }
+    if &bytes[6..8] != FORMAT {
+        return refuse(format!(
+            "checkpoint format {}, this build reads format {} (the config layout changed; \
+             rerun without --resume)",
+            String::from_utf8_lossy(&bytes[6..8]),
+            String::from_utf8_lossy(FORMAT)
         ));
     }
     let len_bytes: [u8; 8] = bytes[8..16].try_into().expect("8 bytes");
