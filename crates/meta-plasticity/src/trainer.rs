@@ -53,7 +53,7 @@ pub struct EpisodeStats {
 }
 
 impl EpisodeStats {
-    /// Whether the episode's inner loop diverged (then skipped or retreated, see
+    /// Whether the episode's inner loop diverged (then skipped, retreated or shrunk, see
     /// [`OnDivergence`]): its query loss is NaN.
     ///
     /// # Example

@@ -317,7 +317,7 @@ fn divergence_note(names: &[String], groups: &[Vec<Finished>]) -> String {
         })
         .collect();
     format!(
-        "Diverged episodes (the inner loop reached NaN or ∞; no meta-update from the query loss, Θ skipped or retreated as the config's `on_divergence` says; accuracy counted as 0, loss, angles and E_W left out of the averages): {}.",
+        "Diverged episodes (the inner loop reached NaN or ∞; no meta-update from the query loss; Θ is left, retreated or shrunk as the config's `on_divergence` says; accuracy counted as 0, loss, angles and E_W left out of the averages): {}.",
         parts.join(", ")
     )
 }

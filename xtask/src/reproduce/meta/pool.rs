@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 
 use anyhow::Context as _;
 use feedback_alignment::FeedbackKind;
-use meta_plasticity::{ImagePool, MetaConfig, OnDivergence, Phase, RuleFamily, episode_term_norms};
+use meta_plasticity::{
+    EpisodeStats, ImagePool, MetaConfig, OnDivergence, Phase, RuleFamily, episode_term_norms,
+};
 use plasticity_core::N_TERMS;
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +20,7 @@ use crate::{
         Context,
         image_data::summarize,
         meta::{
-            MOVING_AVERAGE, Trained, accuracy_chart, band_series, by_variant, checkpoint,
+            Finished, MOVING_AVERAGE, Trained, accuracy_chart, band_series, by_variant, checkpoint,
             checkpoint_path, curves, divergence_note, episode_metrics, late_mean, load_emnist,
             moving_average, summarize_curves, theta_chart, train_all,
         },
@@ -140,6 +142,46 @@ fn measured_term_scales(config: &MetaConfig, pool: &ImagePool) -> anyhow::Result
 /// for the others.
 fn preconditioned(measured: &[f64; N_TERMS], above: f64) -> [f64; N_TERMS] {
     measured.map(|scale| if scale > above { scale } else { 1.0 })
+}
+
+/// Episodes at the end of a run over which [`per_seed_table`] averages the query accuracy.
+const LATE_EPISODES: usize = 100;
+
+/// A markdown note with one row per seed: mean query accuracy over the first and the last
+/// [`LATE_EPISODES`] episodes, diverged episodes, and the final θ₀, θ₂, θ₉ and the largest
+/// other `s_r |θ_r|` — so that a seed that collapsed is visible behind the means.
+fn per_seed_table(runs: &[Finished], scales: [f64; N_TERMS]) -> String {
+    let mean = |stats: &[EpisodeStats]| {
+        stats.iter().map(|s| s.query_accuracy).sum::<f64>() / stats.len().max(1) as f64
+    };
+    let mut table = format!(
+        "Per seed (query accuracy averaged over the first and the last {LATE_EPISODES} episodes; diverged episodes count as 0):\n\n\
+         | seed | first {LATE_EPISODES} | last {LATE_EPISODES} | diverged | θ0 | θ2 | θ9 | largest other s_r abs(θ_r) |\n\
+         |---|---|---|---|---|---|---|---|\n"
+    );
+    for (seed_idx, run) in runs.iter().enumerate() {
+        let history = &run.history;
+        let first = &history[..LATE_EPISODES.min(history.len())];
+        let last = &history[history.len().saturating_sub(LATE_EPISODES)..];
+        let diverged = history.iter().filter(|s| s.is_diverged()).count();
+        let (other, other_r) = (0..N_TERMS)
+            .filter(|r| !SURVIVORS.contains(r))
+            .map(|r| (scales[r] * run.theta[r].abs(), r))
+            .fold(
+                (0.0, 0),
+                |best, next| if next.0 > best.0 { next } else { best },
+            );
+        let _ = writeln!(
+            table,
+            "| {seed_idx} | {:.3} | {:.3} | {diverged} | {:.2e} | {:.2e} | {:.2e} | {other:.2e} (r = {other_r}) |",
+            mean(first),
+            mean(last),
+            run.theta[0],
+            run.theta[2],
+            run.theta[9],
+        );
+    }
+    table
 }
 
 /// Runs the experiment.
@@ -313,6 +355,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         );
     }
     report.note(table);
+    report.note(per_seed_table(runs, scales));
     report.note(format!(
         "Protocol: all ten terms plastic, FA (fixed random B), λ = {} on Σ|θ_r| (θ0 included; the subgradient at 0 is 0), \
          θ0 = 1e-3 and every other θ_r = 0 at the start, Adam lr 1e-3, {n_episodes} episodes, {} seeds. Final \
@@ -395,5 +438,51 @@ mod tests {
         expected[5] = 22.1;
         assert_eq!(preconditioned(&measured, PRECONDITION_ABOVE), expected);
         assert_eq!(preconditioned(&measured, 0.0), measured);
+    }
+
+    #[test]
+    fn the_per_seed_table_shows_a_collapsed_seed() {
+        let stats = |episode: usize, accuracy: f64, diverged: bool| EpisodeStats {
+            episode,
+            phase: Phase::MetaTrain,
+            classes: Vec::new(),
+            query_accuracy: accuracy,
+            query_loss: if diverged { f64::NAN } else { 1.0 },
+            meta_loss: if diverged { f64::NAN } else { 1.0 },
+            theta: [0.0; N_TERMS],
+            gradient: [0.0; N_TERMS],
+            alignment_angles: Vec::new(),
+            orthonormality: Vec::new(),
+        };
+        let mut theta = [0.0; N_TERMS];
+        theta[0] = 0.02;
+        theta[4] = -0.004;
+        let healthy = Finished {
+            history: (0..250).map(|i| stats(i, 0.7, false)).collect(),
+            theta,
+            resumed_at: 0,
+        };
+        // 0.6 for 150 episodes, then 0.2 with every fifth episode diverged (accuracy 0).
+        let collapsed = Finished {
+            history: (0..250)
+                .map(|i| match i {
+                    0..150 => stats(i, 0.6, false),
+                    _ if i % 5 == 0 => stats(i, 0.0, true),
+                    _ => stats(i, 0.25, false),
+                })
+                .collect(),
+            theta,
+            resumed_at: 0,
+        };
+        let mut scales = [1.0; N_TERMS];
+        scales[4] = 2.0;
+        let table = per_seed_table(&[healthy, collapsed], scales);
+        assert!(
+            table.contains(
+                "| 0 | 0.700 | 0.700 | 0 | 2.00e-2 | 0.00e0 | 0.00e0 | 8.00e-3 (r = 4) |"
+            ),
+            "{table}"
+        );
+        assert!(table.contains("| 1 | 0.600 | 0.200 | 20 | "), "{table}");
     }
 }
