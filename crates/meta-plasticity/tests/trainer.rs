@@ -5,8 +5,8 @@ use std::ops::ControlFlow;
 use feedback_alignment::FeedbackKind;
 use linalg::testing::{assert_close, tol};
 use meta_plasticity::{
-    Error, ImagePool, LrSchedule, MetaConfig, MetaOptimizerConfig, MetaTrainer, OnDivergence,
-    Phase, RuleFamily, run_episode, run_parallel, train,
+    Error, ImagePool, LrSchedule, MetaConfig, MetaOptimizerConfig, MetaState, MetaTrainer,
+    OnDivergence, Phase, RuleFamily, run_episode, run_parallel, train,
 };
 use plasticity_core::MlpConfig;
 
@@ -284,6 +284,18 @@ fn a_diverged_episode_is_skipped_by_default() {
     assert_eq!(after.adam, before.adam);
 }
 
+/// After a retreat or a shrink: Adam's first moment is cleared, its second moment and step
+/// count stay, and the episode counter moved on by one.
+fn assert_momentum_cleared_and_episode_counted(before: &MetaState, after: &MetaState) {
+    assert!(after.adam.m.iter().all(|m| m.to_bits() == 0));
+    assert_eq!(
+        after.adam.v.map(f64::to_bits),
+        before.adam.v.map(f64::to_bits)
+    );
+    assert_eq!(after.adam.t, before.adam.t);
+    assert_eq!(after.next_episode, before.next_episode + 1);
+}
+
 #[test]
 fn retreat_moves_theta_towards_zero_and_clears_momentum() {
     let mut trainer = diverging_trainer(OnDivergence::Retreat);
@@ -299,13 +311,7 @@ fn retreat_moves_theta_towards_zero_and_clears_momentum() {
         after.theta[2]
     );
     assert_eq!(after.theta[9].to_bits(), 0.0_f64.to_bits());
-    assert!(after.adam.m.iter().all(|m| m.to_bits() == 0));
-    assert_eq!(
-        after.adam.v.map(f64::to_bits),
-        before.adam.v.map(f64::to_bits)
-    );
-    assert_eq!(after.adam.t, before.adam.t);
-    assert_eq!(after.next_episode, 1);
+    assert_momentum_cleared_and_episode_counted(&before, &after);
 }
 
 #[test]
@@ -326,13 +332,7 @@ fn shrink_scales_every_coefficient_and_clears_momentum() {
             .enumerate()
             .all(|(r, t)| [0, 2, 9].contains(&r) || *t == 0.0)
     );
-    assert!(after.adam.m.iter().all(|m| m.to_bits() == 0));
-    assert_eq!(
-        after.adam.v.map(f64::to_bits),
-        before.adam.v.map(f64::to_bits)
-    );
-    assert_eq!(after.adam.t, before.adam.t);
-    assert_eq!(after.next_episode, 1);
+    assert_momentum_cleared_and_episode_counted(&before, &after);
 }
 
 #[test]
