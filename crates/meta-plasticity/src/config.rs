@@ -366,7 +366,7 @@ impl Default for MetaConfig {
 }
 
 impl MetaConfig {
-    /// Paper B's setting for one rule family and feedback: λ = 0, except λ = 1.5 for
+    /// Paper B's setting for one rule family and feedback: λ = 0, except λ = 2.1 for
     /// [`RuleFamily::Pool`] [digest §1.6].
     ///
     /// # Example
@@ -374,13 +374,14 @@ impl MetaConfig {
     /// use feedback_alignment::FeedbackKind;
     /// use meta_plasticity::{MetaConfig, RuleFamily};
     /// let config = MetaConfig::paper(RuleFamily::Pool, FeedbackKind::Fixed);
-    /// assert_eq!((config.optimizer.l1, config.n_episodes), (1.5, 600));
+    /// assert_eq!((config.optimizer.l1, config.n_episodes), (2.1, 600));
     /// assert!(config.validate().is_ok());
     /// ```
     pub fn paper(rule: RuleFamily, feedback: FeedbackKind) -> Self {
         // Deviation: paper B does not state λ; the original code used 1.5 (Nov 2022 – Mar 2023)
-        // and 2.1 (one commit before release) for the pool run (docs/deviations.md).
-        let l1 = if rule == RuleFamily::Pool { 1.5 } else { 0.0 };
+        // and 2.1 (Mar 2023, the last value before release; the released script's default, 0,
+        // is the baselines' value) for the pool run (docs/deviations.md).
+        let l1 = if rule == RuleFamily::Pool { 2.1 } else { 0.0 };
         MetaConfig {
             mlp: MlpConfig::default(),
             feedback,
