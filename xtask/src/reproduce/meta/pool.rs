@@ -148,21 +148,24 @@ fn preconditioned(measured: &[f64; N_TERMS], above: f64) -> [f64; N_TERMS] {
 const LATE_EPISODES: usize = 100;
 
 /// A markdown note with one row per seed: mean query accuracy over the first and the last
-/// [`LATE_EPISODES`] episodes, diverged episodes, and the final θ₀, θ₂, θ₉ and the largest
+/// [`LATE_EPISODES`] episodes (half the run if shorter), diverged episodes, and the final θ₀, θ₂, θ₉ and the largest
 /// other `s_r |θ_r|` — so that a seed that collapsed is visible behind the means.
 fn per_seed_table(runs: &[Finished], scales: [f64; N_TERMS]) -> String {
     let mean = |stats: &[EpisodeStats]| {
         stats.iter().map(|s| s.query_accuracy).sum::<f64>() / stats.len().max(1) as f64
     };
+    // Half the shortest run when that is shorter (quick runs), so the two windows never overlap.
+    let shortest = runs.iter().map(|run| run.history.len()).min().unwrap_or(0);
+    let window = LATE_EPISODES.min(shortest / 2).max(1);
     let mut table = format!(
-        "Per seed (query accuracy averaged over the first and the last {LATE_EPISODES} episodes; diverged episodes count as 0):\n\n\
-         | seed | first {LATE_EPISODES} | last {LATE_EPISODES} | diverged | θ0 | θ2 | θ9 | largest other s_r abs(θ_r) |\n\
+        "Per seed (query accuracy averaged over the first and the last {window} episodes; diverged episodes count as 0):\n\n\
+         | seed | first {window} | last {window} | diverged | θ0 | θ2 | θ9 | largest other s_r abs(θ_r) |\n\
          |---|---|---|---|---|---|---|---|\n"
     );
     for (seed_idx, run) in runs.iter().enumerate() {
         let history = &run.history;
-        let first = &history[..LATE_EPISODES.min(history.len())];
-        let last = &history[history.len().saturating_sub(LATE_EPISODES)..];
+        let first = &history[..window.min(history.len())];
+        let last = &history[history.len().saturating_sub(window)..];
         let diverged = history.iter().filter(|s| s.is_diverged()).count();
         let (other, other_r) = (0..N_TERMS)
             .filter(|r| !SURVIVORS.contains(r))
