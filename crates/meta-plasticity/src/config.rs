@@ -101,8 +101,8 @@ impl Default for EpisodeConfig {
 /// What [`MetaTrainer::step`](crate::MetaTrainer::step) does when an episode's inner loop
 /// diverges (a NaN or an infinity in an activation, error, weight, tangent or the query loss).
 ///
-/// Paper B does not say; PyTorch would propagate the NaN into Θ and end the run. A skipped or
-/// retreated episode is recorded with query accuracy 0, NaN query and meta loss, a zero
+/// Paper B does not say; PyTorch would propagate the NaN into Θ and end the run. A skipped,
+/// retreated or shrunk episode is recorded with query accuracy 0, NaN query and meta loss, a zero
 /// gradient and no diagnostics (see [`EpisodeStats::is_diverged`](crate::EpisodeStats::is_diverged)).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub enum OnDivergence {
@@ -301,9 +301,10 @@ impl Default for MetaOptimizerConfig {
     }
 }
 
-// Written out so that the defaults of `on_divergence`, `clip_norm`, `term_scales` and `lr_schedule` are not printed: [`MetaConfig::fingerprint`] hashes the
-// `Debug` form, and configs written before these fields existed (which skipped diverged
-// episodes, did not clip and did not precondition) keep their fingerprints and checkpoints.
+// Written out so that the defaults of `on_divergence`, `clip_norm`, `term_scales` and
+// `lr_schedule` are not printed: [`MetaConfig::fingerprint`] hashes the `Debug` form, and
+// configs written before these fields existed (which skipped diverged episodes, did not clip,
+// did not precondition and kept a constant rate) keep their fingerprints.
 impl std::fmt::Debug for MetaOptimizerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut out = f.debug_struct("MetaOptimizerConfig");
