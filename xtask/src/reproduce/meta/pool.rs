@@ -361,10 +361,18 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     report.note(per_seed_table(runs, scales));
     report.note(format!(
         "Protocol: all ten terms plastic, FA (fixed random B), λ = {} on Σ|θ_r| (θ0 included; the subgradient at 0 is 0), \
-         θ0 = 1e-3 and every other θ_r = 0 at the start, Adam lr 1e-3, {n_episodes} episodes, {} seeds. Final \
+         θ0 = 1e-3 and every other θ_r = 0 at the start, Adam lr {}, {n_episodes} episodes, {} seeds; not in paper B: \
+         the meta-gradient {} and a diverged episode does {:?} (docs/deviations.md). Final \
          accuracy {}.",
         config.config.optimizer.l1,
+        config.config.optimizer.lr,
         config.n_seeds,
+        config
+            .config
+            .optimizer
+            .clip_norm
+            .map_or("is not clipped".to_string(), |c| format!("is clipped to norm {c}")),
+        config.config.optimizer.on_divergence,
         final_acc.display()
     ));
 
