@@ -8,9 +8,7 @@ use std::fmt::Write as _;
 
 use anyhow::Context as _;
 use feedback_alignment::FeedbackKind;
-use meta_plasticity::{
-    EpisodeStats, ImagePool, MetaConfig, OnDivergence, Phase, RuleFamily, episode_term_norms,
-};
+use meta_plasticity::{ImagePool, MetaConfig, OnDivergence, Phase, RuleFamily, episode_term_norms};
 use plasticity_core::N_TERMS;
 use serde::{Deserialize, Serialize};
 
@@ -148,15 +146,15 @@ fn preconditioned(measured: &[f64; N_TERMS], above: f64) -> [f64; N_TERMS] {
 const LATE_EPISODES: usize = 100;
 
 /// A markdown note with one row per seed: mean query accuracy over the first and the last
-/// [`LATE_EPISODES`] episodes (half the run if shorter), diverged episodes, and the final θ₀, θ₂, θ₉ and the largest
-/// other `s_r |θ_r|` — so that a seed that collapsed is visible behind the means.
+/// [`LATE_EPISODES`] episodes (half the run if shorter), diverged episodes, and the final θ₀,
+/// θ₂, θ₉ and the largest other `s_r |θ_r|` — so that a seed that collapsed is visible behind
+/// the means.
 fn per_seed_table(runs: &[Finished], scales: [f64; N_TERMS]) -> String {
-    let mean = |stats: &[EpisodeStats]| {
-        stats.iter().map(|s| s.query_accuracy).sum::<f64>() / stats.len().max(1) as f64
-    };
     // Half the shortest run when that is shorter (quick runs), so the two windows never overlap.
     let shortest = runs.iter().map(|run| run.history.len()).min().unwrap_or(0);
     let window = LATE_EPISODES.min(shortest / 2).max(1);
+    // A diverged episode's accuracy is 0 (finite), so `late_mean` keeps it in the mean.
+    let last = late_mean(runs, window, |s| s.query_accuracy);
     let mut table = format!(
         "Per seed (query accuracy averaged over the first and the last {window} episodes; diverged episodes count as 0):\n\n\
          | seed | first {window} | last {window} | diverged | θ0 | θ2 | θ9 | largest other s_r abs(θ_r) |\n\
@@ -165,7 +163,8 @@ fn per_seed_table(runs: &[Finished], scales: [f64; N_TERMS]) -> String {
     for (seed_idx, run) in runs.iter().enumerate() {
         let history = &run.history;
         let first = &history[..window.min(history.len())];
-        let last = &history[history.len().saturating_sub(window)..];
+        let first_mean =
+            first.iter().map(|s| s.query_accuracy).sum::<f64>() / first.len().max(1) as f64;
         let diverged = history.iter().filter(|s| s.is_diverged()).count();
         let (other, other_r) = (0..N_TERMS)
             .filter(|r| !SURVIVORS.contains(r))
@@ -177,11 +176,7 @@ fn per_seed_table(runs: &[Finished], scales: [f64; N_TERMS]) -> String {
         let _ = writeln!(
             table,
             "| {seed_idx} | {:.3} | {:.3} | {diverged} | {:.2e} | {:.2e} | {:.2e} | {other:.2e} (r = {other_r}) |",
-            mean(first),
-            mean(last),
-            run.theta[0],
-            run.theta[2],
-            run.theta[9],
+            first_mean, last[seed_idx], run.theta[0], run.theta[2], run.theta[9],
         );
     }
     table
@@ -436,6 +431,8 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
 
 #[cfg(test)]
 mod tests {
+    use meta_plasticity::EpisodeStats;
+
     use super::*;
 
     #[test]
