@@ -4,13 +4,14 @@
 //! Issue 4 asks for ≥ 10× faster than PyTorch autograd through the same unrolled episode
 //! (`benches/reference/meta_episode.py`). `bio_sparse` is F^bio on MNIST-like inputs (pixels
 //! outside a central disc exactly 0), where the fused pass skips the background's share of the
-//! next forward product.
+//! next forward product. After the group the bench prints its peak RSS
+//! ([`benches::PEAK_RSS_MARKER`]), which `cargo xtask bench compare` sets against PyTorch's.
 #![allow(missing_docs)]
 
 use std::{hint::black_box, time::Duration};
 
 use benches::seeded_vector;
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group};
 use feedback_alignment::{Feedback, FeedbackKind};
 use linalg::rng::{Stream, stream};
 use meta_plasticity::{InnerLoop, Pathway, RuleFamily, meta_gradient};
@@ -107,4 +108,14 @@ fn labelled(images: &[Vec<f32>]) -> Vec<(&[f32], usize)> {
 }
 
 criterion_group!(benches, meta_episode);
-criterion_main!(benches);
+
+/// `criterion_main!`, then the process's peak RSS for `cargo xtask bench compare` (issue 4's
+/// memory target, both sides measured in one run).
+#[allow(clippy::print_stdout)] // The line is this bench's report to `cargo xtask bench compare`.
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    if let Some(line) = benches::peak_rss_line() {
+        println!("{line}");
+    }
+}

@@ -39,3 +39,44 @@ pub fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(2));
 }
+
+/// The prefix of the line a bench prints with its process's peak resident set size;
+/// `cargo xtask bench compare` reads it.
+pub const PEAK_RSS_MARKER: &str = "neuromol-peak-rss-mb:";
+
+/// This process's peak resident set size in MiB (`VmHWM` of `/proc/self/status`), or `None`
+/// where there is no such file (outside Linux) or it has no such line.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: f64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
+/// The line a bench prints with [`peak_rss_mb`] after [`PEAK_RSS_MARKER`] (`None` where the
+/// peak is unknown).
+pub fn peak_rss_line() -> Option<String> {
+    peak_rss_mb().map(|mb| format!("{PEAK_RSS_MARKER} {mb:.1}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peak_rss_is_read_where_proc_exists() {
+        let mb = peak_rss_mb();
+        if std::path::Path::new("/proc/self/status").exists() {
+            // This test process holds at least its own code and stack.
+            assert!(mb.is_some_and(|mb| mb > 0.5 && mb < 1e6), "{mb:?}");
+        } else {
+            assert!(mb.is_none());
+        }
+    }
+}

@@ -4,11 +4,16 @@
 //!
 //! `cargo xtask bench compare` runs the side-by-side comparisons of [`COMPARISONS`]: for each, the
 //! criterion bench on the Rust side and its PyTorch reference script in `benches/reference/`, in
-//! one go, and prints the ratio against the issue's target. It needs a Python with torch
+//! one go, and prints the ratio against the issue's target (for the meta-gradient episode also
+//! both processes' peak RSS against issue 4's memory target). It needs a Python with torch
 //! (`NEUROMOL_PYTHON`, default `python3`); without one it says that it skipped and why.
 //! `--compare` does the same after the full suite.
 
-use std::{path::Path, process::Command};
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Command, Stdio},
+};
 
 use anyhow::{Context, bail};
 
@@ -36,7 +41,15 @@ pub(crate) struct Comparison {
     threads: Threads,
     /// The PyTorch variant the target refers to, and the speed-up the issue asks for.
     target: (&'static str, f64),
+    /// How many times less peak memory than that variant the issue asks for, if it does: the
+    /// bench process prints its peak RSS ([`PEAK_RSS_MARKER`]) and the script its
+    /// `peak_rss_mb`, both whole processes.
+    memory_target: Option<f64>,
 }
+
+/// The prefix of the peak-RSS line a bench prints; `benches::PEAK_RSS_MARKER` (a test checks
+/// that the two agree, as `xtask` does not depend on the bench crate).
+const PEAK_RSS_MARKER: &str = "neuromol-peak-rss-mb:";
 
 /// The threads of a comparison's two sides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,15 +79,18 @@ pub(crate) const COMPARISONS: &[Comparison] = &[
         script: "online_step.py",
         threads: Threads::One,
         target: ("torch_manual_no_grad", 4.0),
+        memory_target: None,
     },
     // One whole meta-training episode (F^bio, 250 unrolled steps and dL/dΘ): here "µs per
-    // step" is µs per episode on both sides. The script also prints its peak RSS.
+    // step" is µs per episode on both sides. Both sides print their peak RSS (issue 4: ≥ 20×
+    // less).
     Comparison {
         bench_target: "meta_plasticity",
         criterion_id: "meta_plasticity/meta_episode/bio",
         script: "meta_episode.py",
         threads: Threads::Rayon,
         target: ("torch_autograd_unrolled", 10.0),
+        memory_target: Some(20.0),
     },
     // One GSVAE training step (B = 24, L = 4, 9,425 features, Adam); the script also prints
     // "torch_molvae_step_code" (the encoder on all B·L rows, as the paper's code does).
@@ -84,6 +100,7 @@ pub(crate) const COMPARISONS: &[Comparison] = &[
         script: "molvae_step.py",
         threads: Threads::Rayon,
         target: ("torch_molvae_step", 3.0),
+        memory_target: None,
     },
 ];
 
@@ -156,24 +173,21 @@ fn compare_one(
     comparison: &Comparison,
     already_benched: bool,
 ) -> anyhow::Result<()> {
+    // The bench's output, when this comparison ran it (for its peak RSS).
+    let mut bench_output = None;
     if !already_benched {
         let mut command = cargo_bench(root);
-        let function = comparison
-            .criterion_id
-            .split('/')
-            .nth(1)
-            .unwrap_or(comparison.criterion_id);
         command.args([
             "--bench",
             comparison.bench_target,
             "--",
             "--noplot",
-            function,
+            &criterion_filter(comparison.criterion_id),
         ]);
-        run_command(
+        bench_output = Some(run_command_tee(
             &mut command,
             &format!("cargo bench --bench {}", comparison.bench_target),
-        )?;
+        )?);
     }
     let estimates = root
         .join("target/criterion")
@@ -215,6 +229,13 @@ fn compare_one(
         println!("  {name:<28} {torch_us:>9.1} µs   Rust is {ratio:.1}× faster");
         if name == comparison.target.0 {
             target_met = Some(ratio >= comparison.target.1);
+            if let Some(memory_target) = comparison.memory_target {
+                report_memory(
+                    bench_output.as_deref(),
+                    json_number_after(line, "", "\"peak_rss_mb\""),
+                    memory_target,
+                );
+            }
         }
     }
     match target_met {
@@ -229,6 +250,45 @@ fn compare_one(
         None => bail!("the script printed no `{}` line", comparison.target.0),
     }
     Ok(())
+}
+
+/// The criterion filter that runs exactly `criterion_id`: everything after the group, anchored
+/// at the end (criterion matches it as a regex against the whole id).
+fn criterion_filter(criterion_id: &str) -> String {
+    let function = criterion_id
+        .split_once('/')
+        .map_or(criterion_id, |(_, rest)| rest);
+    format!("{function}$")
+}
+
+/// Prints the peak-memory comparison: the bench process's peak RSS (from its output) against
+/// the script's, and whether Rust uses at least `target` times less.
+fn report_memory(bench_output: Option<&str>, torch_mb: Option<f64>, target: f64) {
+    let rust_mb = bench_output.and_then(peak_rss_from);
+    match (rust_mb, torch_mb) {
+        (Some(rust_mb), Some(torch_mb)) => {
+            let ratio = torch_mb / rust_mb;
+            println!(
+                "  peak RSS (whole processes): Rust {rust_mb:.1} MB, PyTorch {torch_mb:.1} MB → \
+                 {ratio:.0}× less; target ≥ {target}× less: {}",
+                if ratio >= target { "met" } else { "NOT met" }
+            );
+        }
+        (None, _) => println!(
+            "  peak RSS: not measured (the bench ran before this comparison, or its process \
+             printed no `{PEAK_RSS_MARKER}` line; run `cargo xtask bench compare` on Linux)"
+        ),
+        (_, None) => println!("  peak RSS: the script printed no peak_rss_mb"),
+    }
+}
+
+/// The last peak RSS (MiB) a bench printed after [`PEAK_RSS_MARKER`].
+fn peak_rss_from(output: &str) -> Option<f64> {
+    output
+        .lines()
+        .rev()
+        .find_map(|line| line.trim().strip_prefix(PEAK_RSS_MARKER))
+        .and_then(|rest| rest.trim().parse().ok())
 }
 
 /// The number after `key` (which must follow `after`, when given) in a flat JSON text.
@@ -275,6 +335,33 @@ fn reference_scripts(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     }
     scripts.sort();
     Ok(scripts)
+}
+
+/// Runs `command` with its standard output echoed line by line and returned (standard error
+/// inherited); an unsuccessful exit is an error naming `what`.
+fn run_command_tee(command: &mut Command, what: &str) -> anyhow::Result<String> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start `{what}`"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .with_context(|| format!("no standard output from `{what}`"))?;
+    let mut text = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.with_context(|| format!("reading the output of `{what}`"))?;
+        println!("{line}");
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let status = child
+        .wait()
+        .with_context(|| format!("waiting for `{what}`"))?;
+    if !status.success() {
+        bail!("`{what}` failed ({status})");
+    }
+    Ok(text)
 }
 
 /// Runs `command` with inherited stdio; an unsuccessful exit is an error naming `what`.
@@ -330,6 +417,41 @@ mod tests {
                 "COMPARISONS names a missing script {script}"
             );
         }
+    }
+
+    #[test]
+    fn criterion_filters_select_exactly_one_bench() {
+        assert_eq!(
+            criterion_filter("meta_plasticity/meta_episode/bio"),
+            "meta_episode/bio$"
+        );
+        assert_eq!(
+            criterion_filter("mol_vae/molvae_step/24"),
+            "molvae_step/24$"
+        );
+        assert_eq!(criterion_filter("alone"), "alone$");
+    }
+
+    #[test]
+    fn the_peak_rss_line_is_read_from_bench_output() {
+        let output = format!(
+            "Benchmarking x\n{PEAK_RSS_MARKER} 12.0\ntime: [1 ms]\n{PEAK_RSS_MARKER} 23.5\n"
+        );
+        assert_eq!(peak_rss_from(&output), Some(23.5));
+        assert_eq!(peak_rss_from("no marker here\n"), None);
+        assert_eq!(peak_rss_from(&format!("{PEAK_RSS_MARKER} lots\n")), None);
+    }
+
+    #[test]
+    fn the_peak_rss_marker_matches_the_benches_crate() {
+        let lib =
+            std::fs::read_to_string(crate::project_root().join("benches/src/lib.rs")).unwrap();
+        assert!(
+            lib.contains(&format!(
+                "pub const PEAK_RSS_MARKER: &str = \"{PEAK_RSS_MARKER}\";"
+            )),
+            "benches::PEAK_RSS_MARKER differs from xtask's"
+        );
     }
 
     #[test]
