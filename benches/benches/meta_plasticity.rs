@@ -1,6 +1,7 @@
 //! Meta-plasticity benchmarks: one whole meta-training episode of paper B's network
 //! (784-170-130-100-70-47) — 250 online steps carrying one tangent per plastic term, then the
-//! query pass and the contraction to `dL/dΘ` — under feedback alignment, for F^bio and F^pool.
+//! query pass and the contraction to `dL/dΘ` — under feedback alignment, for F^bio and F^pool,
+//! by forward mode and by checkpointed reverse mode.
 //! Issue 4 asks for ≥ 10× faster than PyTorch autograd through the same unrolled episode
 //! (`benches/reference/meta_episode.py`). `bio_sparse` is F^bio on MNIST-like inputs (pixels
 //! outside a central disc exactly 0), where the fused pass skips the background's share of the
@@ -14,7 +15,7 @@ use benches::seeded_vector;
 use criterion::{BenchmarkId, Criterion, criterion_group};
 use feedback_alignment::{Feedback, FeedbackKind};
 use linalg::rng::{Stream, stream};
-use meta_plasticity::{InnerLoop, Pathway, RuleFamily, meta_gradient};
+use meta_plasticity::{InnerLoop, Pathway, RuleFamily, meta_gradient, meta_gradient_reverse};
 use plasticity_core::{Mlp, MlpConfig, N_TERMS};
 
 const N_TRAIN: usize = 250;
@@ -67,20 +68,27 @@ fn meta_episode(c: &mut Criterion) {
     let dense = labelled(&inputs);
     let sparse = labelled(&sparse_inputs);
     // `bio_primal`: the same episode under F^bio without tangents (the cost of the inner loop
-    // alone, for the forward-mode overhead factor).
+    // alone, for the forward-mode overhead factor). `*_reverse`: the same gradient by the
+    // checkpointed reverse mode (`meta_gradient_reverse`).
     let cases = [
-        ("bio", RuleFamily::Bio, true, &dense),
-        ("pool", RuleFamily::Pool, true, &dense),
-        ("bio_primal", RuleFamily::Bio, false, &dense),
-        ("bio_sparse", RuleFamily::Bio, true, &sparse),
+        ("bio", RuleFamily::Bio, Mode::Forward, &dense),
+        ("pool", RuleFamily::Pool, Mode::Forward, &dense),
+        ("bio_primal", RuleFamily::Bio, Mode::Primal, &dense),
+        ("bio_sparse", RuleFamily::Bio, Mode::Forward, &sparse),
+        ("bio_reverse", RuleFamily::Bio, Mode::Reverse, &dense),
+        ("pool_reverse", RuleFamily::Pool, Mode::Reverse, &dense),
     ];
-    for (name, family, with_tangents, samples) in cases {
+    for (name, family, mode, samples) in cases {
         let (train, query) = samples.split_at(N_TRAIN);
         let plastic = family.terms();
-        let terms = if with_tangents {
-            plastic.clone()
-        } else {
+        let terms = if mode == Mode::Primal {
             Vec::new()
+        } else {
+            plastic.clone()
+        };
+        let gradient = match mode {
+            Mode::Forward | Mode::Primal => meta_gradient::<f32>,
+            Mode::Reverse => meta_gradient_reverse::<f32>,
         };
         // Θ mid-training: every plastic term acts.
         let mut theta = [0.0; N_TERMS];
@@ -89,13 +97,22 @@ fn meta_episode(c: &mut Criterion) {
         }
         group.bench_function(BenchmarkId::new("meta_episode", name), |b| {
             b.iter(|| {
-                black_box(
-                    meta_gradient(&inner, &terms, &theta, train, query).expect("episode runs"),
-                )
+                black_box(gradient(&inner, &terms, &theta, train, query).expect("episode runs"))
             });
         });
     }
     group.finish();
+}
+
+/// How a case differentiates the episode.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// Forward-mode tangents (`meta_gradient`).
+    Forward,
+    /// No differentiated term: the inner loop and the query pass alone.
+    Primal,
+    /// Checkpointed reverse mode (`meta_gradient_reverse`).
+    Reverse,
 }
 
 /// Borrowed samples with 5 labels in turn.

@@ -41,6 +41,29 @@ pub(crate) struct Args {
     /// Continue from checkpoints where an experiment keeps them (meta-* and molvae* experiments).
     #[arg(long)]
     resume: bool,
+    /// How meta-* experiments compute the meta-gradient: `forward` (issue 4's forward-mode
+    /// tangents, every run in docs/results) or `reverse` (checkpointed reverse mode, the same
+    /// gradient to rounding, several times faster for meta-pool's ten terms).
+    #[arg(long, value_enum, default_value_t = Gradient::Forward)]
+    gradient: Gradient,
+}
+
+/// `--gradient`: [`meta_plasticity::GradientMode`] on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Gradient {
+    /// Forward-mode tangents.
+    Forward,
+    /// Checkpointed reverse mode.
+    Reverse,
+}
+
+impl From<Gradient> for meta_plasticity::GradientMode {
+    fn from(gradient: Gradient) -> Self {
+        match gradient {
+            Gradient::Forward => meta_plasticity::GradientMode::Forward,
+            Gradient::Reverse => meta_plasticity::GradientMode::Reverse,
+        }
+    }
 }
 
 /// What an experiment gets: its seed, mode and a way to load verified data.
@@ -51,6 +74,8 @@ pub(crate) struct Context {
     pub(crate) quick: bool,
     /// Continue from checkpoints where an experiment keeps them (`--resume`).
     pub(crate) resume: bool,
+    /// How meta-* experiments compute the meta-gradient (`--gradient`).
+    pub(crate) gradient: meta_plasticity::GradientMode,
     data_arg: Option<PathBuf>,
 }
 
@@ -222,6 +247,7 @@ fn run_experiment(
         seed: args.seed,
         quick: args.quick,
         resume: args.resume,
+        gradient: args.gradient.into(),
         data_arg: args.data.clone(),
     };
     let started = Instant::now();

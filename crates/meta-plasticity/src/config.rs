@@ -191,6 +191,24 @@ impl LrSchedule {
     }
 }
 
+/// How the meta-gradient `dL_query/dΘ` of an episode is computed. Both are exact and agree to
+/// rounding; they differ in cost (and, through rounding, in the last bits of Θ).
+///
+/// Issue 4 specifies forward mode, which is the default, and every run in `docs/results` used it.
+/// Reverse mode is ours: it gives the same meta-gradient at a cost that does not grow with the
+/// number of plastic terms (`docs/performance.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum GradientMode {
+    /// Forward-mode tangents, one weight-sized tangent per plastic term
+    /// ([`meta_gradient`](crate::meta_gradient)). Cheapest for a few terms (F^bio).
+    #[default]
+    Forward,
+    /// Reverse mode with the weights checkpointed every `⌈√T⌉` steps
+    /// ([`meta_gradient_reverse`](crate::meta_gradient_reverse)). Cheapest for many terms
+    /// (F^pool).
+    Reverse,
+}
+
 /// Adam on Θ with an L1 penalty [B §Methods, "Meta-training"; digest §1.5].
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetaOptimizerConfig {
@@ -250,6 +268,9 @@ pub struct MetaOptimizerConfig {
     /// [`OnDivergence::Retreat`] retreats by the rate the next update would take.
     #[serde(default)]
     pub lr_schedule: LrSchedule,
+    /// How the meta-gradient is computed; [`GradientMode::Forward`] (issue 4) by default.
+    #[serde(default)]
+    pub gradient: GradientMode,
 }
 
 impl MetaOptimizerConfig {
@@ -297,14 +318,16 @@ impl Default for MetaOptimizerConfig {
             clip_norm: None,
             term_scales: None,
             lr_schedule: LrSchedule::Constant,
+            gradient: GradientMode::Forward,
         }
     }
 }
 
-// Written out so that the defaults of `on_divergence`, `clip_norm`, `term_scales` and
-// `lr_schedule` are not printed: [`MetaConfig::fingerprint`] hashes the `Debug` form, and
-// configs written before these fields existed (which skipped diverged episodes, did not clip,
-// did not precondition and kept a constant rate) keep their fingerprints.
+// Written out so that the defaults of `on_divergence`, `clip_norm`, `term_scales`,
+// `lr_schedule` and `gradient` are not printed: [`MetaConfig::fingerprint`] hashes the `Debug`
+// form, and configs written before these fields existed (which skipped diverged episodes, did
+// not clip, did not precondition, kept a constant rate and used forward mode) keep their
+// fingerprints.
 impl std::fmt::Debug for MetaOptimizerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut out = f.debug_struct("MetaOptimizerConfig");
@@ -324,6 +347,9 @@ impl std::fmt::Debug for MetaOptimizerConfig {
         }
         if self.lr_schedule != LrSchedule::Constant {
             out.field("lr_schedule", &self.lr_schedule);
+        }
+        if self.gradient != GradientMode::Forward {
+            out.field("gradient", &self.gradient);
         }
         out.finish()
     }

@@ -10,7 +10,9 @@
 //! - [`ImagePool`], [`sample_task`] and [`Phase`]: tasks from an in-memory pool (no I/O), with
 //!   a `faithful` mode that reproduces the original code's sampling and held-out classes for
 //!   meta-testing;
-//! - [`meta_gradient`]: the inner loop and its exact meta-gradient by forward-mode tangents;
+//! - [`meta_gradient`]: the inner loop and its exact meta-gradient by forward-mode tangents, and
+//!   [`meta_gradient_reverse`]: the same gradient by reverse mode with checkpointed weights,
+//!   whose cost does not grow with the number of terms ([`GradientMode`] picks one);
 //! - [`MetaTrainer`], [`train`], [`run_parallel`] and [`run_episode`]: the meta-optimiser
 //!   (Adam + L1, [`Adam`]), per-episode statistics through a callback, checkpoint states
 //!   ([`MetaState`]) from which a run resumes bit-identically, and independent runs (seeds) in
@@ -64,11 +66,12 @@ mod trainer;
 pub use crate::{
     adam::Adam,
     config::{
-        EpisodeConfig, LrSchedule, MetaConfig, MetaOptimizerConfig, OnDivergence, RuleFamily,
+        EpisodeConfig, GradientMode, LrSchedule, MetaConfig, MetaOptimizerConfig, OnDivergence,
+        RuleFamily,
     },
     episode::{ImagePool, Phase, Task, eligible_classes, sample_task},
     error::{Error, Result},
-    tangent::{InnerLoop, Pathway, Sample, UnrollOutcome, meta_gradient},
+    tangent::{InnerLoop, Pathway, Sample, UnrollOutcome, meta_gradient, meta_gradient_reverse},
     term_norms::{TermNorms, episode_term_norms, term_norms},
     trainer::{EpisodeStats, MetaState, MetaTrainer, run_episode, run_parallel, train},
 };

@@ -21,8 +21,11 @@
 //! `e` and all `ė_k` (`linalg::stacked::stacked_product_t`).
 
 mod query;
+mod reverse;
 mod rule;
 mod unroll;
+
+pub use self::reverse::meta_gradient_reverse;
 
 use linalg::{Float, Matrix};
 use plasticity_core::{N_TERMS, Term};
@@ -138,6 +141,24 @@ fn unrolled<T: Float>(
     query: &[Sample<'_, T>],
 ) -> Result<UnrollOutcome<T>> {
     let mut unroll = Unroll::new(inner, terms, theta)?;
+    check_samples(&unroll, train, query)?;
+    // Each step's update runs fused with the next sample's forward pass.
+    if let Some(&(first, _)) = train.first() {
+        unroll.forward(first);
+    }
+    for (step, &(_, label)) in train.iter().enumerate() {
+        unroll.teach(label, step)?;
+        unroll.advance(train.get(step + 1).map(|&(input, _)| input));
+    }
+    unroll.finish(query, train.len())
+}
+
+/// Checks every training and query sample against the network, and that there is a query set.
+fn check_samples<T: Float>(
+    unroll: &Unroll<T>,
+    train: &[Sample<'_, T>],
+    query: &[Sample<'_, T>],
+) -> Result<()> {
     for (step, &(input, label)) in train.iter().enumerate() {
         unroll.check_sample(input, label, "train", step)?;
     }
@@ -150,15 +171,7 @@ fn unrolled<T: Float>(
     for (idx, &(input, label)) in query.iter().enumerate() {
         unroll.check_sample(input, label, "query", idx)?;
     }
-    // Each step's update runs fused with the next sample's forward pass.
-    if let Some(&(first, _)) = train.first() {
-        unroll.forward(first);
-    }
-    for (step, &(_, label)) in train.iter().enumerate() {
-        unroll.teach(label, step)?;
-        unroll.advance(train.get(step + 1).map(|&(input, _)| input));
-    }
-    unroll.finish(query, train.len())
+    Ok(())
 }
 
 /// `dst (rows × cols) ← [dst +] lhs · rhs` on column-major slices; each operand is

@@ -13,8 +13,8 @@ use linalg::{
 use plasticity_core::{Mlp, N_TERMS};
 
 use crate::{
-    Adam, Error, ImagePool, InnerLoop, MetaConfig, OnDivergence, Pathway, Phase, Result, Sample,
-    eligible_classes, meta_gradient, sample_task,
+    Adam, Error, GradientMode, ImagePool, InnerLoop, MetaConfig, OnDivergence, Pathway, Phase,
+    Result, Sample, eligible_classes, meta_gradient, meta_gradient_reverse, sample_task,
 };
 
 /// Item offset of meta-test episodes in the per-episode RNG streams, so that meta-test episode
@@ -479,7 +479,11 @@ pub fn run_episode<T: Float>(
             reason: format!("θ{r} = {} but F{r} is not plastic", theta[r]),
         });
     }
-    let outcome = meta_gradient(inner, &terms, theta, &train, &query)
+    let gradient_of = match config.optimizer.gradient {
+        GradientMode::Forward => meta_gradient::<T>,
+        GradientMode::Reverse => meta_gradient_reverse::<T>,
+    };
+    let outcome = gradient_of(inner, &terms, theta, &train, &query)
         .map_err(|err| err.at_episode(episode_idx))?;
 
     let (alignment, orthonormality) = if config.diagnostics {

@@ -13,19 +13,19 @@ use crate::{SMALL, inner, samples, view};
 
 /// Forward against reverse mode: both exact, so they agree to rounding over 20 steps
 /// (measured differences are ~1e-14 relative; 1e-10 leaves room for other platforms).
-const FORWARD_VS_REVERSE: Tol = Tol {
+pub(crate) const FORWARD_VS_REVERSE: Tol = Tol {
     rel: 1e-10,
     abs: 1e-12,
 };
 
 /// A Θ in which every term acts: θ₀ large enough to learn, the others small and of both signs.
-fn theta_all() -> [f64; N_TERMS] {
+pub(crate) fn theta_all() -> [f64; N_TERMS] {
     [
         0.3, 0.02, -0.03, 0.01, 0.015, 0.04, -0.02, 0.03, 0.025, 0.05,
     ]
 }
 
-fn theta_for(terms: &[Term]) -> [f64; N_TERMS] {
+pub(crate) fn theta_for(terms: &[Term]) -> [f64; N_TERMS] {
     let all = theta_all();
     let mut theta = [0.0; N_TERMS];
     for term in terms {
@@ -101,11 +101,11 @@ fn forward_mode_equals_hand_written_reverse_mode() {
 }
 
 /// A network wide enough for the `f32` kernels' SIMD blocks and four-column groups.
-const MEDIUM: [usize; 4] = [40, 24, 17, 9];
+pub(crate) const MEDIUM: [usize; 4] = [40, 24, 17, 9];
 
 /// Samples of `samples` with runs of zero pixels longer than a column group (as MNIST
 /// backgrounds), so the kernels' skip of all-zero groups is exercised.
-fn sparse_samples(n: usize, seed: u64) -> Vec<(Vec<f64>, usize)> {
+pub(crate) fn sparse_samples(n: usize, seed: u64) -> Vec<(Vec<f64>, usize)> {
     let mut out = samples(n, MEDIUM[0], MEDIUM[3], seed);
     for (x, _) in &mut out {
         x.iter_mut()
@@ -656,7 +656,11 @@ fn reverse_mode(
 /// The f32 query loss within 1e-4 relative of the f64 one, and every gradient component within
 /// `bound` of the largest f64 component (small components are sums of cancelling terms, so a
 /// per-component relative bound would measure cancellation, not rounding).
-fn assert_f32_tracks_f64(g32: &UnrollOutcome<f32>, g64: &UnrollOutcome<f64>, bound: f64) {
+pub(crate) fn assert_f32_tracks_f64(
+    g32: &UnrollOutcome<f32>,
+    g64: &UnrollOutcome<f64>,
+    bound: f64,
+) {
     assert_close(
         g32.query_loss,
         g64.query_loss,
@@ -674,7 +678,7 @@ fn assert_f32_tracks_f64(g32: &UnrollOutcome<f32>, g64: &UnrollOutcome<f64>, bou
     }
 }
 
-fn view32(samples: &[(Vec<f32>, usize)]) -> Vec<(&[f32], usize)> {
+pub(crate) fn view32(samples: &[(Vec<f32>, usize)]) -> Vec<(&[f32], usize)> {
     samples
         .iter()
         .map(|(x, label)| (x.as_slice(), *label))
@@ -717,7 +721,7 @@ fn paper_scale_f32_gradient_tracks_f64() {
 }
 
 /// The same inner loop in `f32`.
-fn to_f32(inner: &InnerLoop<f64>) -> InnerLoop<f32> {
+pub(crate) fn to_f32(inner: &InnerLoop<f64>) -> InnerLoop<f32> {
     let convert = |m: &Matrix<f64>| m.map(|v| v as f32);
     InnerLoop {
         weights: inner.weights.iter().map(convert).collect(),

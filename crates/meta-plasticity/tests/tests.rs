@@ -4,6 +4,7 @@
 mod adam;
 mod config;
 mod episode;
+mod reverse;
 mod tangent;
 mod term_norms;
 mod trainer;

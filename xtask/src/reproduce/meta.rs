@@ -32,7 +32,7 @@ use std::{
 
 use anyhow::{Context as _, bail};
 use datasets::{LabelledImages, emnist, idx};
-use meta_plasticity::{EpisodeStats, ImagePool, MetaConfig, MetaTrainer};
+use meta_plasticity::{EpisodeStats, GradientMode, ImagePool, MetaConfig, MetaTrainer};
 use plasticity_core::N_TERMS;
 use rayon::prelude::*;
 
@@ -137,10 +137,16 @@ pub(crate) struct Checkpointing {
 }
 
 impl Checkpointing {
-    /// `target/neuromol-cache/meta-checkpoints/<experiment>/seed-<N>-<quick|full>/`, every 10
-    /// episodes in quick mode and 50 in full mode.
+    /// `target/neuromol-cache/meta-checkpoints/<experiment>/seed-<N>-<quick|full>/`, with
+    /// `-reverse` appended under `--gradient reverse` (a run of the other mode is another config,
+    /// whose files would be refused), every 10 episodes in quick mode and 50 in full mode.
     fn for_experiment(ctx: &Context, experiment: &str) -> Checkpointing {
-        let mode = if ctx.quick { "quick" } else { "full" };
+        let mode = match (ctx.quick, ctx.gradient) {
+            (true, GradientMode::Forward) => "quick",
+            (false, GradientMode::Forward) => "full",
+            (true, GradientMode::Reverse) => "quick-reverse",
+            (false, GradientMode::Reverse) => "full-reverse",
+        };
         Checkpointing {
             dir: crate::project_root()
                 .join("target/neuromol-cache/meta-checkpoints")
@@ -364,7 +370,16 @@ fn train_all(
     pool: &ImagePool,
     report: &mut Report,
 ) -> anyhow::Result<Trained> {
-    let specs = specs_for(variants, n_seeds, ctx.seed);
+    let mut specs = specs_for(variants, n_seeds, ctx.seed);
+    for spec in &mut specs {
+        spec.config.optimizer.gradient = ctx.gradient;
+    }
+    if ctx.gradient != GradientMode::Forward {
+        report.note(format!(
+            "Meta-gradients by {:?} mode (`--gradient`), not issue 4's forward mode: the same exact gradient up to f32 rounding, so Θ agrees with a forward-mode run to rounding, not bit for bit; the runs' config fingerprints differ.",
+            ctx.gradient
+        ));
+    }
     let ck = Checkpointing::for_experiment(ctx, experiment);
     let started = Instant::now();
     let finished = meta_train(&specs, pool, Some(&ck), None)?;
@@ -541,9 +556,9 @@ mod tests {
         let mut flipped = good.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 0x40;
-        // A file of the previous format (same bytes, version 01 in the magic).
+        // A file of the previous format (same bytes, version 02 in the magic).
         let mut older = good.clone();
-        older[6..8].copy_from_slice(b"01");
+        older[6..8].copy_from_slice(b"02");
         let cases: [(&str, Vec<u8>); 6] = [
             ("older format", older),
             ("truncated", good[..good.len() / 2].to_vec()),
@@ -572,7 +587,7 @@ mod tests {
                 );
                 if what == "older format" {
                     assert!(
-                        message.contains("checkpoint format 01, this build reads format 02"),
+                        message.contains("checkpoint format 02, this build reads format 03"),
                         "{message}"
                     );
                 }

@@ -9,6 +9,16 @@ use crate::{
     tangent::{dot, matmul, unroll::Unroll},
 };
 
+/// The query set scored on the final weights.
+pub(super) struct Scored<T> {
+    /// Mean cross-entropy.
+    pub(super) loss: f64,
+    /// Fraction of samples whose argmax output is their label.
+    pub(super) accuracy: f64,
+    /// `∂L/∂W_ℓ` per layer, column-major.
+    pub(super) grads: Vec<Vec<T>>,
+}
+
 impl<T: Float> Unroll<T> {
     /// Scores the query set on the final weights and contracts `∂L/∂W` with the tangents.
     pub(super) fn finish(
@@ -16,8 +26,49 @@ impl<T: Float> Unroll<T> {
         query: &[Sample<'_, T>],
         n_steps: usize,
     ) -> Result<UnrollOutcome<T>> {
-        let n_layers = self.n_layers();
         let n_tangents = self.terms.len();
+        let Scored {
+            loss: query_loss,
+            accuracy: query_accuracy,
+            grads,
+        } = self.score(query, n_steps)?;
+        let mut gradient = [0.0f64; N_TERMS];
+        for (layer_idx, grad) in grads.iter().enumerate() {
+            let n = self.sizes[layer_idx + 1];
+            let stacked = n_tangents * n;
+            for (k, term) in self.terms.iter().enumerate() {
+                let mut total = 0.0f64;
+                for (g_col, wdot_col) in grad
+                    .chunks_exact(n)
+                    .zip(self.wdot[layer_idx].as_slice().chunks_exact(stacked))
+                {
+                    total += dot(g_col, &wdot_col[k * n..(k + 1) * n]).as_f64();
+                }
+                gradient[term.index()] += total;
+            }
+        }
+        if gradient.iter().any(|g| !g.is_finite()) {
+            return Err(Error::Diverged {
+                episode: 0,
+                step: n_steps,
+                what: "meta-gradient",
+            });
+        }
+        Ok(UnrollOutcome {
+            query_loss,
+            query_accuracy,
+            gradient,
+            weights: self.w,
+        })
+    }
+
+    /// The query loss, accuracy and `∂L/∂W` on the current weights (the vectors of the last
+    /// training step are overwritten).
+    ///
+    /// # Errors
+    /// [`Error::Diverged`] at `n_steps` if the loss is not finite.
+    pub(super) fn score(&mut self, query: &[Sample<'_, T>], n_steps: usize) -> Result<Scored<T>> {
+        let n_layers = self.n_layers();
         let mut grads: Vec<Vec<T>> = self.w.iter().map(|w| vec![T::zero(); w.len()]).collect();
         let mut delta: Vec<Vec<T>> = self.sizes.iter().map(|&n| vec![T::zero(); n]).collect();
         let scale = T::one() / T::of_f64(query.len() as f64);
@@ -100,33 +151,10 @@ impl<T: Float> Unroll<T> {
                 what: "query loss",
             });
         }
-        let mut gradient = [0.0f64; N_TERMS];
-        for (layer_idx, grad) in grads.iter().enumerate() {
-            let n = self.sizes[layer_idx + 1];
-            let stacked = n_tangents * n;
-            for (k, term) in self.terms.iter().enumerate() {
-                let mut total = 0.0f64;
-                for (g_col, wdot_col) in grad
-                    .chunks_exact(n)
-                    .zip(self.wdot[layer_idx].as_slice().chunks_exact(stacked))
-                {
-                    total += dot(g_col, &wdot_col[k * n..(k + 1) * n]).as_f64();
-                }
-                gradient[term.index()] += total;
-            }
-        }
-        if gradient.iter().any(|g| !g.is_finite()) {
-            return Err(Error::Diverged {
-                episode: 0,
-                step: n_steps,
-                what: "meta-gradient",
-            });
-        }
-        Ok(UnrollOutcome {
-            query_loss,
-            query_accuracy: n_correct as f64 / query.len() as f64,
-            gradient,
-            weights: self.w,
+        Ok(Scored {
+            loss: query_loss,
+            accuracy: n_correct as f64 / query.len() as f64,
+            grads,
         })
     }
 }

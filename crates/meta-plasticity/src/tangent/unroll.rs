@@ -64,10 +64,31 @@ pub(super) struct Unroll<T: Float> {
 }
 
 impl<T: Float> Unroll<T> {
+    /// The loop that differentiates `terms` by carrying one tangent per term.
     pub(super) fn new(
         inner: &InnerLoop<T>,
         terms: &[Term],
         theta: &[f64; N_TERMS],
+    ) -> Result<Self> {
+        Self::build(inner, terms, theta, true)
+    }
+
+    /// The primal loop alone for a reverse sweep that differentiates `terms`: no tangents, but
+    /// every term of `terms` counts as acting (so the vectors it reads, such as e₀, are
+    /// computed even while its θ is 0). The weights follow the same values as in [`Unroll::new`].
+    pub(super) fn primal_for(
+        inner: &InnerLoop<T>,
+        terms: &[Term],
+        theta: &[f64; N_TERMS],
+    ) -> Result<Self> {
+        Self::build(inner, terms, theta, false)
+    }
+
+    fn build(
+        inner: &InnerLoop<T>,
+        terms: &[Term],
+        theta: &[f64; N_TERMS],
+        carry_tangents: bool,
     ) -> Result<Self> {
         let invalid = |field: &'static str, reason: String| Error::InvalidConfig { field, reason };
         let Some(first) = inner.weights.first() else {
@@ -140,7 +161,11 @@ impl<T: Float> Unroll<T> {
             has[r] |= theta[r] != 0.0;
             theta_t[r] = T::of_f64(theta[r]);
         }
-        let mut terms = terms.to_vec();
+        let mut terms = if carry_tangents {
+            terms.to_vec()
+        } else {
+            Vec::new()
+        };
         terms.sort_by_key(|term| term.index());
         let n_tangents = terms.len();
         let per_node = |f: &dyn Fn(usize) -> usize| -> Vec<Vec<T>> {

@@ -1,13 +1,14 @@
 //! Checkpoint files of meta-training runs: a trainer state plus the episode history, checked
 //! before use and written atomically.
 //!
-//! Layout: the 8-byte magic (`NMMETA` and a two-digit format version, now `NMMETA02`), the
+//! Layout: the 8-byte magic (`NMMETA` and a two-digit format version, now `NMMETA03`), the
 //! payload length (u64 little-endian), the sha256 of the payload (32 bytes), then the payload, bincode 2 (standard config) of [`Checkpoint`].
 //! The length and the hash tell a truncated or corrupted file from a valid one before bincode
-//! sees it; the config inside tells a file of another run. Files of format 01 (written by
-//! revisions up to 8ec9dbd, which added `MetaOptimizerConfig::lr_schedule` and
-//! `OnDivergence::Shrink`) are refused by their version: bincode is positional, so an older
-//! layout would otherwise fail to decode with a message about bytes, not versions.
+//! sees it; the config inside tells a file of another run. Files of older formats are refused
+//! by their version: bincode is positional, so an older layout would otherwise fail to decode
+//! with a message about bytes, not versions. Format 01 was written by revisions up to 8ec9dbd
+//! (which added `MetaOptimizerConfig::lr_schedule` and `OnDivergence::Shrink`), format 02 by
+//! revisions up to 1b78de4 (the next added `MetaOptimizerConfig::gradient`).
 
 use std::{fs, io::ErrorKind, path::Path};
 
@@ -21,7 +22,7 @@ use crate::report::write_file;
 /// The magic's prefix; the last two bytes are the format version.
 const MAGIC_PREFIX: &[u8; 6] = b"NMMETA";
 /// The format this build writes and reads.
-const FORMAT: &[u8; 2] = b"02";
+const FORMAT: &[u8; 2] = b"03";
 const HEADER: usize = 8 + 8 + 32;
 
 /// What a checkpoint file holds.
