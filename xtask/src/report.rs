@@ -152,6 +152,9 @@ pub(crate) struct Report {
     timings: Vec<(String, f64)>,
     /// The git revision when the run started (a checkout during a long run must not relabel it).
     revision: String,
+    /// Options of the command beyond the experiment, `--quick` and `--seed` (such as
+    /// `--gradient reverse`), in the order given.
+    options: Vec<String>,
 }
 
 impl Report {
@@ -181,6 +184,7 @@ impl Report {
             metrics: None,
             timings: Vec::new(),
             revision: git_revision(),
+            options: Vec::new(),
         })
     }
 
@@ -217,6 +221,11 @@ impl Report {
             ours,
             supported,
         });
+    }
+
+    /// Records a command-line option that shaped the run (shown in the provenance's command).
+    pub(crate) fn option(&mut self, option: impl Into<String>) {
+        self.options.push(option.into());
     }
 
     /// Adds a paragraph of Markdown after the table (claims, verdicts, caveats).
@@ -304,10 +313,14 @@ impl Report {
         let _ = writeln!(md, "| item | value |\n|---|---|");
         let _ = writeln!(
             md,
-            "| command | `cargo xtask reproduce {}{} --seed {}` |",
+            "| command | `cargo xtask reproduce {}{} --seed {}{}` |",
             self.experiment,
             if self.quick { " --quick" } else { "" },
-            self.seed
+            self.seed,
+            self.options
+                .iter()
+                .map(|option| format!(" {option}"))
+                .collect::<String>()
         );
         let _ = writeln!(md, "| seed | {} |", self.seed);
         let _ = writeln!(
@@ -437,6 +450,20 @@ mod tests {
         assert!(!Band::AtLeast(0.88).contains(f64::NAN));
         assert!(Band::Between(1.0, 2.0).contains(2.0));
         assert!(!Band::AtMost(1.0).contains(1.5));
+    }
+
+    #[test]
+    fn options_appear_in_the_provenance_command() {
+        let mut report = Report::new("meta-pool", "Test", 3, false, &vec![1u32]).unwrap();
+        assert!(
+            report
+                .markdown()
+                .contains("| command | `cargo xtask reproduce meta-pool --seed 3` |")
+        );
+        report.option("--gradient reverse");
+        assert!(report.markdown().contains(
+            "| command | `cargo xtask reproduce meta-pool --seed 3 --gradient reverse` |"
+        ));
     }
 
     #[test]

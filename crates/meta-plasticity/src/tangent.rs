@@ -19,6 +19,9 @@
 //! `W` and `Ẇ` are read once and written once per step, instead of four reads and two writes
 //! with separate kernels. The error back-projection reads each fixed feedback matrix once for
 //! `e` and all `ė_k` (`linalg::stacked::stacked_product_t`).
+//!
+//! [`meta_gradient_reverse`] computes the same gradient in reverse mode, replaying the same
+//! primal code from checkpoints; its cost does not grow with the number of terms.
 
 mod query;
 mod reverse;
