@@ -291,7 +291,7 @@ fn reverse<T: Float>(
     if gradient.iter().any(|g| !g.is_finite()) {
         return Err(crate::Error::Diverged {
             episode: 0,
-            step: 0,
+            step: n_steps,
             what: "meta-gradient (reverse sweep)",
         });
     }
@@ -465,8 +465,9 @@ fn reverse_step<T: Float>(
         );
         if node > 0 {
             // σ′ = 1 − exp(−β y) ⇒ ∂σ′/∂y = β (1 − σ′).
-            for j in 0..m {
-                s.y_bar[node][j] += low[node][j] * rec.g[node][j] * beta * (one - rec.ds[node][j]);
+            let terms = low[node].iter().zip(&rec.g[node]).zip(&rec.ds[node]);
+            for (yb, ((&eb, &g), &d)) in s.y_bar[node].iter_mut().zip(terms) {
+                *yb += eb * g * beta * (one - d);
             }
         }
     }
@@ -503,9 +504,8 @@ fn reverse_step<T: Float>(
 
     // (3) W̄_t = (1 − θ₃) W̄_{t+1} + y c_yᵀ + e (c_e + [BP] v_p)ᵀ + z̄ y_pᵀ, column by column.
     let decay = one - t3;
-    for layer in 1..=n_layers {
-        let idx = layer - 1;
-        let n = sizes[layer];
+    for (idx, &n) in sizes[1..].iter().enumerate() {
+        let layer = idx + 1;
         let (y, e, zb, yp) = (
             &rec.y[layer],
             &rec.e[layer],
