@@ -126,13 +126,17 @@ pub fn meta_gradient<T: Float>(
     train: &[Sample<'_, T>],
     query: &[Sample<'_, T>],
 ) -> Result<UnrollOutcome<T>> {
-    // The fused passes of the widest layers split their columns over rayon's pool
-    // (`linalg::stacked`); run the episode on a worker of the pool, so that each split is a
-    // cheap fork and not a hand-off from an outside thread (two per split layer and step).
+    on_pool(|| unrolled(inner, terms, theta, train, query))
+}
+
+/// Runs `episode` on a worker of rayon's pool. The fused passes of the widest layers split their
+/// columns over the pool (`linalg::stacked`); from a worker each split is a cheap fork, not a
+/// hand-off from an outside thread (two per split layer and step).
+pub(super) fn on_pool<R: Send>(episode: impl FnOnce() -> R + Send) -> R {
     if rayon::current_thread_index().is_none() {
-        return rayon::scope(|_| unrolled(inner, terms, theta, train, query));
+        return rayon::scope(|_| episode());
     }
-    unrolled(inner, terms, theta, train, query)
+    episode()
 }
 
 /// [`meta_gradient`] on the calling thread.

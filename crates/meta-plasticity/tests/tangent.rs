@@ -348,51 +348,70 @@ fn divergence_is_an_error_naming_the_step() {
     );
 }
 
+/// Both modes' entry points (the same signature).
+pub(crate) type GradientFn = fn(
+    &InnerLoop<f64>,
+    &[Term],
+    &[f64; N_TERMS],
+    &[(&[f64], usize)],
+    &[(&[f64], usize)],
+) -> Result<UnrollOutcome<f64>, Error>;
+
+/// Forward and reverse mode, for tests that both must pass.
+pub(crate) const MODES: [(&str, GradientFn); 2] = [
+    ("forward", meta_gradient::<f64>),
+    ("reverse", meta_gradient_reverse::<f64>),
+];
+
 #[test]
 fn bad_inputs_are_refused() {
     let inner = inner::<f64>(&SMALL, true, 1.0, 9);
     let train = samples(3, SMALL[0], SMALL[3], 91);
     let theta = theta_for(&[Term::PseudoGradient]);
     let short = vec![(vec![0.0; 5], 0usize)];
-    assert!(matches!(
-        meta_gradient(
-            &inner,
-            &[Term::PseudoGradient],
-            &theta,
-            &view(&short),
-            &view(&train)
-        ),
-        Err(Error::InvalidConfig {
-            field: "samples",
-            ..
-        })
-    ));
     let bad_label = vec![(vec![0.0; 6], 3usize)];
-    assert!(
-        meta_gradient(
-            &inner,
-            &[Term::PseudoGradient],
-            &theta,
-            &view(&train),
-            &view(&bad_label)
-        )
-        .is_err()
-    );
-    assert!(meta_gradient(&inner, &[Term::PseudoGradient], &theta, &view(&train), &[]).is_err());
+    let one = [Term::PseudoGradient];
     let twice = [Term::Oja, Term::Oja];
-    assert!(meta_gradient(&inner, &twice, &theta, &view(&train), &view(&train)).is_err());
     let mut wrong = inner.clone();
     wrong.pathway = Pathway::Fixed(vec![Matrix::zeros(5, 6)]);
-    assert!(
-        meta_gradient(
-            &wrong,
-            &[Term::PseudoGradient],
-            &theta,
-            &view(&train),
-            &view(&train)
-        )
-        .is_err()
-    );
+    for (mode, gradient) in MODES {
+        let field = |result: Result<UnrollOutcome<f64>, Error>| match result {
+            Err(Error::InvalidConfig { field, .. }) => field,
+            other => panic!("{mode}: expected InvalidConfig, got {other:?}"),
+        };
+        assert_eq!(
+            field(gradient(&inner, &one, &theta, &view(&short), &view(&train))),
+            "samples"
+        );
+        assert_eq!(
+            field(gradient(
+                &inner,
+                &one,
+                &theta,
+                &view(&train),
+                &view(&bad_label)
+            )),
+            "samples"
+        );
+        assert_eq!(
+            field(gradient(&inner, &one, &theta, &view(&train), &[])),
+            "query"
+        );
+        assert_eq!(
+            field(gradient(
+                &inner,
+                &twice,
+                &theta,
+                &view(&train),
+                &view(&train)
+            )),
+            "terms"
+        );
+        assert_eq!(
+            field(gradient(&wrong, &one, &theta, &view(&train), &view(&train))),
+            "pathway"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ use plasticity_core::{N_TERMS, Term};
 
 use crate::{
     InnerLoop, Result, Sample, UnrollOutcome,
-    tangent::{check_samples, dot, matmul, unroll::Unroll},
+    tangent::{check_samples, dot, matmul, on_pool, unroll::Unroll},
 };
 
 /// [`crate::meta_gradient`] by reverse mode: the same inputs, outputs and errors, the same
@@ -31,10 +31,12 @@ use crate::{
 /// ```
 /// with `z̄`, `ȳ`, `ē` the adjoints of the step's forward and error passes (`[B §Methods,
 /// Eqs. 1–3]` in reverse order). Both modes are exact: they agree to rounding
-/// (`tests/tangent.rs`), and each agrees with central finite differences.
+/// (`tests/reverse.rs`), and each agrees with central finite differences.
 ///
 /// # Errors
-/// As [`crate::meta_gradient`].
+/// As [`crate::meta_gradient`], except that there are no tangents to overflow:
+/// [`Error::Diverged`](crate::Error::Diverged) names the step at which the output became
+/// non-finite, or step T if the query loss or the gradient is not finite.
 ///
 /// # Example
 /// ```
@@ -62,10 +64,7 @@ pub fn meta_gradient_reverse<T: Float>(
     query: &[Sample<'_, T>],
 ) -> Result<UnrollOutcome<T>> {
     // As in forward mode: the fused primal passes split wide layers over rayon's pool.
-    if rayon::current_thread_index().is_none() {
-        return rayon::scope(|_| reverse(inner, terms, theta, train, query));
-    }
-    reverse(inner, terms, theta, train, query)
+    on_pool(|| reverse(inner, terms, theta, train, query))
 }
 
 /// Steps per checkpointed segment: `⌈√T⌉`, which balances checkpoints against the replay.
