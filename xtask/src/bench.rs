@@ -4,8 +4,9 @@
 //!
 //! `cargo xtask bench compare` runs the side-by-side comparisons of [`COMPARISONS`]: for each, the
 //! criterion bench on the Rust side and its PyTorch reference script in `benches/reference/`, in
-//! one go, and prints the ratio against the issue's target (for the meta-gradient episode also
-//! both processes' peak RSS against issue 4's memory target). It needs a Python with torch
+//! one go, and prints the ratio against the issue's target (for the meta-gradient episode, timed
+//! by forward and by reverse mode against the same script, also both processes' peak RSS against
+//! issue 4's memory target). It needs a Python with torch
 //! (`NEUROMOL_PYTHON`, default `python3`); without one it says that it skipped and why.
 //! `--compare` does the same after the full suite.
 
@@ -87,6 +88,16 @@ pub(crate) const COMPARISONS: &[Comparison] = &[
     Comparison {
         bench_target: "meta_plasticity",
         criterion_id: "meta_plasticity/meta_episode/bio",
+        script: "meta_episode.py",
+        threads: Threads::Rayon,
+        target: ("torch_autograd_unrolled", 10.0),
+        memory_target: Some(20.0),
+    },
+    // The same episode by checkpointed reverse mode (`meta_gradient_reverse`), against the same
+    // script: PyTorch's autograd is reverse mode through a tape, so this sets like against like.
+    Comparison {
+        bench_target: "meta_plasticity",
+        criterion_id: "meta_plasticity/meta_episode/bio_reverse",
         script: "meta_episode.py",
         threads: Threads::Rayon,
         target: ("torch_autograd_unrolled", 10.0),
