@@ -191,12 +191,14 @@ impl LrSchedule {
     }
 }
 
-/// How the meta-gradient `dL_query/dΘ` of an episode is computed. Both are exact and agree to
-/// rounding; they differ in cost (and, through rounding, in the last bits of Θ).
+/// How the meta-gradient `dL_query/dΘ` of an episode is computed. Both are exact, and one
+/// episode's gradients agree to rounding; they differ in cost. Over a run they give different Θ
+/// trajectories, because Adam's normalised steps amplify the rounding differences of small
+/// gradient components (`docs/deviations.md`).
 ///
-/// Issue 4 specifies forward mode, which is the default, and every run in `docs/results` used it.
-/// Reverse mode is ours: it gives the same meta-gradient at a cost that does not grow with the
-/// number of plastic terms (`docs/performance.md`).
+/// Issue 4 specifies forward mode, which is the default; the runs in `docs/results` used it, except
+/// the two `meta-pool-reverse` runs. Reverse mode is ours: it gives the same meta-gradient at a
+/// cost that does not grow with the number of plastic terms (`docs/performance.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum GradientMode {
     /// Forward-mode tangents, one weight-sized tangent per plastic term
