@@ -75,7 +75,10 @@ impl<T: Float> Unroll<T> {
 
     /// The primal loop alone for a reverse sweep that differentiates `terms`: no tangents, but
     /// every term of `terms` counts as acting (so the vectors it reads, such as e₀, are
-    /// computed even while its θ is 0). The weights follow the same values as in [`Unroll::new`].
+    /// computed even while its θ is 0). The arithmetic is that of [`Unroll::new`] up to the
+    /// order of sums: the fused `f32` pass splits and groups its columns by the number of
+    /// tangents (`linalg::stacked`), so on the paper's network the weights differ from forward
+    /// mode's in the last bits (on the small networks of the tests they are identical).
     pub(super) fn primal_for(
         inner: &InnerLoop<T>,
         terms: &[Term],
