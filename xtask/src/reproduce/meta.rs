@@ -374,6 +374,9 @@ fn train_all(
     for spec in &mut specs {
         spec.config.optimizer.gradient = ctx.gradient;
     }
+    if ctx.seeds.is_some() {
+        report.option(format!("--seeds {n_seeds}"));
+    }
     if ctx.gradient == GradientMode::Reverse {
         report.option("--gradient reverse");
         report.note(
@@ -533,6 +536,7 @@ mod tests {
             quick,
             resume: false,
             gradient,
+            seeds: None,
             data_arg: None,
         };
         let leaf = |ctx: &Context| {

@@ -49,7 +49,8 @@ impl BaselinesConfig {
 
 /// Runs the experiment.
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
-    let config = BaselinesConfig::new(ctx.quick);
+    let mut config = BaselinesConfig::new(ctx.quick);
+    config.n_seeds = ctx.seeds.unwrap_or(config.n_seeds);
     let mut report = Report::new(
         "meta-baselines",
         "Meta-learned learning rate θ0 under feedback alignment and backprop (paper B Fig. 3)",

@@ -64,7 +64,8 @@ const BIO: usize = 3;
 
 /// Runs the experiment.
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
-    let config = MechanismsConfig::new(ctx.quick);
+    let mut config = MechanismsConfig::new(ctx.quick);
+    config.n_seeds = ctx.seeds.unwrap_or(config.n_seeds);
     let mut report = Report::new(
         "meta-mechanisms",
         "How eHebb and Oja help feedback alignment: angles and orthonormality (paper B Figs. 5, 7, 8)",

@@ -71,7 +71,8 @@ struct EvalSet<'a> {
 
 /// Runs the experiment.
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
-    let config = TransferConfig::new(ctx.quick);
+    let mut config = TransferConfig::new(ctx.quick);
+    config.n_seeds = ctx.seeds.unwrap_or(config.n_seeds);
     let mut report = Report::new(
         "meta-transfer",
         "Transfer of meta-learned plasticity rules to held-out classes and other datasets",
