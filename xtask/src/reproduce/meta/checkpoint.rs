@@ -87,7 +87,7 @@ pub(crate) fn inspect(path: &Path, config: &MetaConfig) -> anyhow::Result<Option
     if &bytes[6..8] != FORMAT {
         return refuse(format!(
             "checkpoint format {}, this build reads format {} (the config layout changed; \
-             rerun without --resume)",
+             a file of another format cannot be resumed)",
             String::from_utf8_lossy(&bytes[6..8]),
             String::from_utf8_lossy(FORMAT)
         ));
