@@ -11,7 +11,7 @@ use crate::{
     SMALL, inner, samples,
     tangent::{
         FORWARD_VS_REVERSE, MEDIUM, assert_f32_tracks_f64, sparse_samples, theta_all, theta_for,
-        to_f32, view32,
+        to_f32, to_f32_samples, view32,
     },
     view,
 };
@@ -143,12 +143,7 @@ fn f32_reverse_tracks_f64() {
         let inner32 = to_f32(&inner64);
         let train = sparse_samples(12, 150);
         let query = sparse_samples(5, 151);
-        let to32 = |s: &[(Vec<f64>, usize)]| -> Vec<(Vec<f32>, usize)> {
-            s.iter()
-                .map(|(x, l)| (x.iter().map(|&v| v as f32).collect(), *l))
-                .collect()
-        };
-        let (train32, query32) = (to32(&train), to32(&query));
+        let (train32, query32) = (to_f32_samples(&train), to_f32_samples(&query));
         let theta = theta_for(terms).map(|t| t * 0.3);
         let g64 =
             meta_gradient_reverse(&inner64, terms, &theta, &view(&train), &view(&query)).unwrap();

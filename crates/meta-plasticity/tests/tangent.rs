@@ -171,12 +171,7 @@ fn f32_kernels_track_f64_on_a_medium_net() {
         let inner32 = to_f32(&inner64);
         let train = sparse_samples(12, 150);
         let query = sparse_samples(5, 151);
-        let to32 = |s: &[(Vec<f64>, usize)]| -> Vec<(Vec<f32>, usize)> {
-            s.iter()
-                .map(|(x, l)| (x.iter().map(|&v| v as f32).collect(), *l))
-                .collect()
-        };
-        let (train32, query32) = (to32(&train), to32(&query));
+        let (train32, query32) = (to_f32_samples(&train), to_f32_samples(&query));
         let theta = theta_for(terms).map(|t| t * 0.3);
         let g64 = meta_gradient(&inner64, terms, &theta, &view(&train), &view(&query)).unwrap();
         let g32 = meta_gradient(
@@ -297,12 +292,7 @@ fn f32_gradient_agrees_with_f64_to_single_precision() {
     let inner32 = to_f32(&inner64);
     let train = samples(20, SMALL[0], SMALL[3], 80);
     let query = samples(6, SMALL[0], SMALL[3], 81);
-    let to32 = |s: &[(Vec<f64>, usize)]| -> Vec<(Vec<f32>, usize)> {
-        s.iter()
-            .map(|(x, l)| (x.iter().map(|&v| v as f32).collect(), *l))
-            .collect()
-    };
-    let (train32, query32) = (to32(&train), to32(&query));
+    let (train32, query32) = (to_f32_samples(&train), to_f32_samples(&query));
     let theta = theta_all();
     let g64 = meta_gradient(&inner64, &Term::ALL, &theta, &view(&train), &view(&query))
         .unwrap()
@@ -718,12 +708,7 @@ fn paper_scale_f32_gradient_tracks_f64() {
     let inner32 = to_f32(&inner64);
     let train = samples(250, 784, 5, 100);
     let query = samples(50, 784, 5, 101);
-    let to32 = |s: &[(Vec<f64>, usize)]| -> Vec<(Vec<f32>, usize)> {
-        s.iter()
-            .map(|(x, l)| (x.iter().map(|&v| v as f32).collect(), *l))
-            .collect()
-    };
-    let (train32, query32) = (to32(&train), to32(&query));
+    let (train32, query32) = (to_f32_samples(&train), to_f32_samples(&query));
     let mut theta = [0.0; N_TERMS];
     theta[0] = 5e-3;
     theta[2] = -1e-3;
@@ -749,6 +734,14 @@ fn paper_scale_f32_gradient_tracks_f64() {
     )
     .unwrap();
     assert_f32_tracks_f64(&r32, &g64, 1e-4);
+}
+
+/// The same samples in `f32`.
+pub(crate) fn to_f32_samples(samples: &[(Vec<f64>, usize)]) -> Vec<(Vec<f32>, usize)> {
+    samples
+        .iter()
+        .map(|(x, label)| (x.iter().map(|&v| v as f32).collect(), *label))
+        .collect()
 }
 
 /// The same inner loop in `f32`.
