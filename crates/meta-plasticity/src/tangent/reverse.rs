@@ -131,18 +131,14 @@ impl<T: Float> Checkpoint<T> {
         copy_all(&mut self.y, &unroll.y);
         copy_all(&mut self.z, &unroll.z);
         copy_all(&mut self.ds, &unroll.ds);
-        for (dst, src) in self.w.iter_mut().zip(&unroll.w) {
-            dst.as_mut_slice().copy_from_slice(src.as_slice());
-        }
+        copy_weights(&mut self.w, &unroll.w);
     }
 
     fn restore(&self, unroll: &mut Unroll<T>) {
         copy_all(&mut unroll.y, &self.y);
         copy_all(&mut unroll.z, &self.z);
         copy_all(&mut unroll.ds, &self.ds);
-        for (dst, src) in unroll.w.iter_mut().zip(&self.w) {
-            dst.as_mut_slice().copy_from_slice(src.as_slice());
-        }
+        copy_weights(&mut unroll.w, &self.w);
     }
 }
 
@@ -176,9 +172,7 @@ impl<T: Float> Record<T> {
     }
 
     fn weights_from(&mut self, unroll: &Unroll<T>) {
-        for (dst, src) in self.w.iter_mut().zip(&unroll.w) {
-            dst.as_mut_slice().copy_from_slice(src.as_slice());
-        }
+        copy_weights(&mut self.w, &unroll.w);
     }
 
     /// The step's vectors, once its errors are known, and `Wᵀ[y e]` of every layer.
@@ -195,6 +189,12 @@ impl<T: Float> Record<T> {
             ye[n..].copy_from_slice(&unroll.e[idx + 1]);
             stacked_product_t(w, ye, &mut self.w_left[idx]);
         }
+    }
+}
+
+fn copy_weights<T: Float>(dst: &mut [Matrix<T>], src: &[Matrix<T>]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.as_mut_slice().copy_from_slice(s.as_slice());
     }
 }
 
