@@ -3,14 +3,15 @@
 //! It owns everything that touches the outside world — paths, the command line, downloads, file
 //! formats, progress bars and figures — so that the library crates stay pure. Each task is one
 //! module: [`reproduce`] runs paper experiments and writes reports, [`data`] fetches and verifies
-//! datasets, [`tidy`] enforces the repository's structural rules, and [`bench`](mod@bench) runs the
-//! criterion suite.
+//! datasets, [`tidy`] enforces the repository's structural rules, [`bench`](mod@bench) runs the
+//! criterion suite, and [`results`] checks the kept reports against the code and the README.
 #![allow(clippy::print_stdout)]
 
 mod bench;
 mod data;
 mod report;
 mod reproduce;
+mod results;
 mod tidy;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -38,6 +39,8 @@ enum Task {
     Tidy,
     /// Run the criterion benchmarks (and, where PyTorch is installed, the side-by-side comparisons).
     Bench(bench::Args),
+    /// Check that the kept reports under docs/results/ describe the current code and back every number the README quotes.
+    Results(results::Args),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Task::Data(args) => data::run(&args),
         Task::Tidy => tidy::run(&project_root()),
         Task::Bench(args) => bench::run(&args),
+        Task::Results(args) => results::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

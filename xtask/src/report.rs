@@ -18,15 +18,17 @@ use anyhow::Context;
 
 pub(crate) use self::figure::{LineChart, Series};
 
-/// The acceptance band of one reported metric.
-// The paper experiments of issues 3, 4 and 6 use the two-sided and upper bands.
-#[allow(dead_code)]
+/// The acceptance band of one check.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Band {
     /// `ours ≥ lower`.
     AtLeast(f64),
+    /// `ours > lower` (a direction that must be shown, such as a CI's low end above 0).
+    Above(f64),
     /// `ours ≤ upper`.
     AtMost(f64),
+    /// `ours < upper`.
+    Below(f64),
     /// `lower ≤ ours ≤ upper`.
     Between(f64, f64),
 }
@@ -36,39 +38,112 @@ impl Band {
     pub(crate) fn contains(&self, value: f64) -> bool {
         match *self {
             Band::AtLeast(lower) => value >= lower,
+            Band::Above(lower) => value > lower,
             Band::AtMost(upper) => value <= upper,
+            Band::Below(upper) => value < upper,
             Band::Between(lower, upper) => (lower..=upper).contains(&value),
+        }
+    }
+
+    /// Whether every value of `domain` lies in the band, so that the band cannot fail.
+    pub(crate) fn covers(&self, domain: Domain) -> bool {
+        let (low, high) = domain.range();
+        match *self {
+            Band::AtLeast(lower) => lower <= low,
+            Band::Above(lower) => lower < low,
+            Band::AtMost(upper) => upper >= high,
+            Band::Below(upper) => upper > high,
+            Band::Between(lower, upper) => lower <= low && upper >= high,
         }
     }
 }
 
 impl fmt::Display for Band {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Band::AtLeast(lower) => write!(f, "≥ {lower}"),
-            Band::AtMost(upper) => write!(f, "≤ {upper}"),
-            Band::Between(lower, upper) => write!(f, "[{lower}, {upper}]"),
+        // Bounds computed as `nominal ± width` print without their last-bit noise.
+        let b = |x: f64| (x * 1e9).round() / 1e9;
+        match *self {
+            Band::AtLeast(lower) => write!(f, "≥ {}", b(lower)),
+            Band::Above(lower) => write!(f, "> {}", b(lower)),
+            Band::AtMost(upper) => write!(f, "≤ {}", b(upper)),
+            Band::Below(upper) => write!(f, "< {}", b(upper)),
+            Band::Between(lower, upper) => write!(f, "{} to {}", b(lower), b(upper)),
         }
     }
 }
 
-/// One row of the results table.
+/// The values a checked metric can take at all. A check's band must leave part of its domain
+/// out, or it could not fail; [`Report::check`] refuses such a band.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Domain {
+    /// A rate or probability, `[0, 1]`.
+    Fraction,
+    /// A count or a distance, `[0, ∞)`.
+    NonNegative,
+    /// Any real number (differences, log-ratios).
+    Real,
+    /// An angle between vectors in degrees, `[0, 180]`.
+    Degrees,
+}
+
+impl Domain {
+    fn range(self) -> (f64, f64) {
+        match self {
+            Domain::Fraction => (0.0, 1.0),
+            Domain::NonNegative => (0.0, f64::INFINITY),
+            Domain::Real => (f64::NEG_INFINITY, f64::INFINITY),
+            Domain::Degrees => (0.0, 180.0),
+        }
+    }
+}
+
+/// One check: a metric, its reference value and source, our value and a band that a wrong
+/// implementation would fail.
 #[derive(Debug, Clone)]
-struct Row {
+struct Check {
     metric: String,
     reference: String,
     ours: f64,
     band: Band,
 }
 
-/// A scientific claim tested by an experiment, with its verdict. Unlike a [`Row`], a claim
+/// A number with no reference: shown, never judged.
+#[derive(Debug, Clone)]
+struct Measurement {
+    metric: String,
+    value: f64,
+    what: String,
+}
+
+/// How a claim of a paper fared in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The measurement supports the claim.
+    Supported,
+    /// The measurement does not support the claim.
+    NotSupported,
+    /// This run cannot test the claim (for instance a quick run too short to show it).
+    Untested,
+}
+
+impl From<bool> for Verdict {
+    fn from(supported: bool) -> Verdict {
+        if supported {
+            Verdict::Supported
+        } else {
+            Verdict::NotSupported
+        }
+    }
+}
+
+/// A scientific claim tested by an experiment, with its verdict. Unlike a [`Check`], a claim
 /// that is not supported does not fail the run: it is a finding.
 #[derive(Debug, Clone)]
 struct Claim {
     claim: String,
     measure: String,
     ours: String,
-    supported: bool,
+    verdict: Verdict,
 }
 
 /// Where the data of a run came from, for the provenance header.
@@ -144,7 +219,8 @@ pub(crate) struct Report {
     config_text: String,
     config_bin: Vec<u8>,
     data: Vec<DataProvenance>,
-    rows: Vec<Row>,
+    checks: Vec<Check>,
+    measurements: Vec<Measurement>,
     notes: Vec<String>,
     claims: Vec<Claim>,
     figures: Vec<(String, String, LineChart)>,
@@ -177,7 +253,8 @@ impl Report {
             config_text: format!("{config:#?}"),
             config_bin,
             data: Vec::new(),
-            rows: Vec::new(),
+            checks: Vec::new(),
+            measurements: Vec::new(),
             notes: Vec::new(),
             claims: Vec::new(),
             figures: Vec::new(),
@@ -202,24 +279,60 @@ impl Report {
             .map(|(_, sha)| sha.clone())
     }
 
-    /// Adds a row `metric | reference | ours | band | ok`; `ok` is whether `ours` lies in `band`.
-    pub(crate) fn row(&mut self, metric: &str, reference: &str, ours: f64, band: Band) {
-        self.rows.push(Row {
+    /// Adds a check `metric | reference | ours | band | verdict`. `reference` names the reference
+    /// value and its source (a paper's section, the official code, or an independent baseline
+    /// computed in the same run). A band that covers the whole `domain` of the metric could not
+    /// fail and is refused with an error, as is an empty reference.
+    pub(crate) fn check(
+        &mut self,
+        metric: &str,
+        reference: &str,
+        ours: f64,
+        band: Band,
+        domain: Domain,
+    ) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !band.covers(domain),
+            "check '{metric}': the band {band} covers every value the metric can take ({domain:?}), so it cannot fail; report the number as a measurement instead"
+        );
+        anyhow::ensure!(
+            !reference.trim().is_empty(),
+            "check '{metric}': a check needs a reference; report the number as a measurement instead"
+        );
+        self.checks.push(Check {
             metric: metric.to_string(),
             reference: reference.to_string(),
             ours,
             band,
         });
+        Ok(())
     }
 
-    /// Records a claim of a paper, how it was measured, our value (with its CI) and whether the
-    /// measurement supports it. Claims are reported, never enforced.
-    pub(crate) fn claim(&mut self, claim: &str, measure: &str, ours: String, supported: bool) {
+    /// Records a number that has no reference to be judged against (shown in its own table,
+    /// with no band and no verdict). `what` says what it is (unit, how it was measured).
+    pub(crate) fn measurement(&mut self, metric: &str, value: f64, what: &str) {
+        self.measurements.push(Measurement {
+            metric: metric.to_string(),
+            value,
+            what: what.to_string(),
+        });
+    }
+
+    /// Records a claim of a paper, how it was measured, our value (with its CI) and the verdict
+    /// (`true`/`false` for supported or not, or a [`Verdict`]). Claims are reported, never
+    /// enforced.
+    pub(crate) fn claim(
+        &mut self,
+        claim: &str,
+        measure: &str,
+        ours: String,
+        verdict: impl Into<Verdict>,
+    ) {
         self.claims.push(Claim {
             claim: claim.to_string(),
             measure: measure.to_string(),
             ours,
-            supported,
+            verdict: verdict.into(),
         });
     }
 
@@ -250,9 +363,26 @@ impl Report {
         self.timings.push((what.to_string(), seconds));
     }
 
-    /// Whether every row is inside its band.
-    pub(crate) fn all_ok(&self) -> bool {
-        self.rows.iter().all(|row| row.band.contains(row.ours))
+    /// The number of checks that failed (their value outside the band).
+    pub(crate) fn failed_checks(&self) -> usize {
+        self.checks
+            .iter()
+            .filter(|check| !check.band.contains(check.ours))
+            .count()
+    }
+
+    /// `checks: P passed, F failed · claims: S supported, N not supported, U untested`.
+    pub(crate) fn headline(&self) -> String {
+        let failed = self.failed_checks();
+        let count = |verdict| self.claims.iter().filter(|c| c.verdict == verdict).count();
+        format!(
+            "checks: {} passed, {} failed · claims: {} supported, {} not supported, {} untested",
+            self.checks.len() - failed,
+            failed,
+            count(Verdict::Supported),
+            count(Verdict::NotSupported),
+            count(Verdict::Untested)
+        )
     }
 
     /// Writes everything into `out_dir`, atomically: files go to a sibling temporary directory
@@ -303,12 +433,33 @@ impl Report {
     fn markdown(&self) -> String {
         let mut md = String::new();
         let _ = writeln!(md, "# {} — `{}`\n", self.title, self.experiment);
-        let verdict = if self.all_ok() {
-            "all rows ok"
-        } else {
-            "SOME ROWS OUTSIDE THEIR BAND"
-        };
-        let _ = writeln!(md, "**Verdict: {verdict}.**\n");
+        let _ = writeln!(md, "**{}**\n", self.headline());
+        if self.quick {
+            let _ = writeln!(
+                md,
+                "*A quick run: short budgets and wider bands that can still fail; the paper's protocol is the full run.*\n"
+            );
+        }
+        if !self.claims.is_empty() {
+            let _ = writeln!(md, "## Claims\n");
+            let _ = writeln!(
+                md,
+                "| claim | measure | ours [95 % CI] | verdict |\n|---|---|---|---|"
+            );
+            for claim in &self.claims {
+                let verdict = match claim.verdict {
+                    Verdict::Supported => "supported",
+                    Verdict::NotSupported => "**not supported**",
+                    Verdict::Untested => "untested",
+                };
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {verdict} |",
+                    claim.claim, claim.measure, claim.ours
+                );
+            }
+            let _ = writeln!(md);
+        }
         let _ = writeln!(md, "## Provenance\n");
         let _ = writeln!(md, "| item | value |\n|---|---|");
         let _ = writeln!(
@@ -331,6 +482,7 @@ impl Report {
         let _ = writeln!(md, "| git revision (at the start) | {} |", self.revision);
         let _ = writeln!(md, "| rustc | {} |", rustc_version());
         let _ = writeln!(md, "| threads (rayon) | {} |", rayon::current_num_threads());
+        let _ = writeln!(md, "| CPU | {} |", cpu_description());
         for (what, seconds) in &self.timings {
             let _ = writeln!(md, "| time: {what} | {seconds:.2} s |");
         }
@@ -343,39 +495,43 @@ impl Report {
                 let _ = writeln!(md, "| sha256 `{file}` | `{sha}` |");
             }
         }
-        let _ = writeln!(md, "\n## Results\n");
-        let _ = writeln!(
-            md,
-            "| metric | reference | ours | band | ok |\n|---|---|---|---|---|"
-        );
-        for row in &self.rows {
-            let ok = if row.band.contains(row.ours) {
-                "ok"
+        let _ = writeln!(md, "\n## Checks\n");
+        if self.checks.is_empty() {
+            let _ = writeln!(md, "None.");
+        } else {
+            let _ = writeln!(
+                md,
+                "| metric | reference | ours | band | verdict |\n|---|---|---|---|---|"
+            );
+        }
+        for check in &self.checks {
+            let verdict = if check.band.contains(check.ours) {
+                "passed"
             } else {
-                "**NO**"
+                "**FAILED**"
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {:.4} | {} | {ok} |",
-                row.metric, row.reference, row.ours, row.band
+                "| {} | {} | {} | {} | {verdict} |",
+                check.metric,
+                check.reference,
+                format_value(check.ours),
+                check.band
             );
         }
-        if !self.claims.is_empty() {
-            let _ = writeln!(md, "\n## Claims\n");
+        if !self.measurements.is_empty() {
             let _ = writeln!(
                 md,
-                "| claim | measure | ours [95 % CI] | verdict |\n|---|---|---|---|"
+                "\n## Measurements\n\nNumbers with no reference to judge them against: shown, not checked.\n"
             );
-            for claim in &self.claims {
-                let verdict = if claim.supported {
-                    "supported"
-                } else {
-                    "**not supported**"
-                };
+            let _ = writeln!(md, "| metric | value | what |\n|---|---|---|");
+            for m in &self.measurements {
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {verdict} |",
-                    claim.claim, claim.measure, claim.ours
+                    "| {} | {} | {} |",
+                    m.metric,
+                    format_value(m.value),
+                    m.what
                 );
             }
         }
@@ -390,6 +546,17 @@ impl Report {
         }
         let _ = writeln!(md, "## Configuration\n\n```text\n{}\n```", self.config_text);
         md
+    }
+}
+
+/// A value with four decimals, or as a whole number when it is one (counts, sizes).
+fn format_value(value: f64) -> String {
+    if value.is_finite() && value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else if value.is_finite() && value != 0.0 && value.abs() < 1e-3 {
+        format!("{value:.3e}")
+    } else {
+        format!("{value:.4}")
     }
 }
 
@@ -429,6 +596,35 @@ pub(crate) fn git_revision() -> String {
     rev
 }
 
+/// The CPU's model name and the widest SIMD extension the kernels can use (the f32 bits of some
+/// kernels depend on it), from `/proc/cpuinfo`; `unknown` where that file is absent.
+pub(crate) fn cpu_description() -> String {
+    let Ok(info) = fs::read_to_string("/proc/cpuinfo") else {
+        return "unknown".to_string();
+    };
+    let field = |name: &str| {
+        info.lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_once(':'))
+            .map(|(_, value)| value.trim().to_string())
+    };
+    let model = field("model name").unwrap_or_else(|| "unknown model".to_string());
+    let flags = field("flags").unwrap_or_default();
+    let has = |flag: &str| flags.split_whitespace().any(|f| f == flag);
+    let simd = if has("avx512f") {
+        "AVX-512"
+    } else if has("avx2") && has("fma") {
+        "AVX2+FMA"
+    } else if has("avx") {
+        "AVX"
+    } else if has("sse4_2") {
+        "SSE4.2"
+    } else {
+        "no x86 SIMD flags found"
+    };
+    format!("{model} (SIMD: {simd})")
+}
+
 /// `rustc --version` of the toolchain on PATH.
 fn rustc_version() -> String {
     Command::new("rustc")
@@ -450,6 +646,72 @@ mod tests {
         assert!(!Band::AtLeast(0.88).contains(f64::NAN));
         assert!(Band::Between(1.0, 2.0).contains(2.0));
         assert!(!Band::AtMost(1.0).contains(1.5));
+        assert!(!Band::Above(0.0).contains(0.0));
+        assert!(Band::Above(0.0).contains(1e-9));
+    }
+
+    #[test]
+    fn a_band_that_covers_the_domain_is_refused() {
+        let mut report = Report::new("test", "Test", 1, true, &vec![1u32]).unwrap();
+        let refused = [
+            (Band::Between(0.0, 1.0), Domain::Fraction),
+            (Band::AtMost(1.0), Domain::Fraction),
+            (Band::AtLeast(0.0), Domain::Fraction),
+            (Band::AtLeast(0.0), Domain::NonNegative),
+            (Band::Between(-1.0, 200.0), Domain::Degrees),
+            (Band::AtMost(180.0), Domain::Degrees),
+        ];
+        for (band, domain) in refused {
+            let err = report
+                .check("m", "paper", 0.5, band, domain)
+                .expect_err("a domain-covering band must be refused");
+            assert!(err.to_string().contains("cannot fail"), "{err}");
+        }
+        // Bands that leave part of the domain out are accepted.
+        let accepted = [
+            (Band::Between(0.2, 0.3), Domain::Fraction),
+            (Band::AtLeast(0.0), Domain::Real),
+            (Band::Above(0.0), Domain::NonNegative),
+            (Band::AtMost(0.05), Domain::Fraction),
+            (Band::AtLeast(80.0), Domain::Degrees),
+        ];
+        for (band, domain) in accepted {
+            report.check("m", "paper", 0.5, band, domain).unwrap();
+        }
+        assert!(
+            report
+                .check("m", " ", 0.5, Band::AtLeast(0.2), Domain::Fraction)
+                .is_err()
+        );
+        assert_eq!(report.checks.len(), 5);
+    }
+
+    #[test]
+    fn the_headline_counts_checks_and_claims() {
+        let mut report = Report::new("test", "Test", 1, false, &vec![1u32]).unwrap();
+        report
+            .check("a", "paper", 0.9, Band::AtLeast(0.8), Domain::Fraction)
+            .unwrap();
+        report
+            .check("b", "paper", 0.1, Band::AtLeast(0.8), Domain::Fraction)
+            .unwrap();
+        report.measurement("c", 3.0, "count");
+        report.claim("x", "m", "1".into(), true);
+        report.claim("y", "m", "2".into(), false);
+        report.claim("z", "m", "3".into(), Verdict::Untested);
+        assert_eq!(report.failed_checks(), 1);
+        let md = report.markdown();
+        let first = md.lines().nth(2).unwrap();
+        assert_eq!(
+            first,
+            "**checks: 1 passed, 1 failed · claims: 1 supported, 1 not supported, 1 untested**"
+        );
+        assert!(!md.contains("all rows ok"));
+        // The claims come right after the headline, before the provenance.
+        assert!(md.find("## Claims").unwrap() < md.find("## Provenance").unwrap());
+        assert!(md.contains("| c | 3 | count |"));
+        assert!(md.contains("| b | paper | 0.1000 | ≥ 0.8 | **FAILED** |"));
+        assert!(!md.contains("A quick run"));
     }
 
     #[test]
@@ -486,13 +748,16 @@ mod tests {
         assert!(leftovers.is_empty(), "partial output left behind");
 
         let mut report = Report::new("test", "Test", 1, true, &vec![1u32]).unwrap();
-        report.row("m", "ref", 1.0, Band::AtLeast(0.5));
+        report
+            .check("m", "ref", 1.0, Band::AtLeast(0.5), Domain::NonNegative)
+            .unwrap();
         let mut metrics = Metrics::new(&["step", "value"]);
         metrics.push(vec![0.0, 0.1]);
         report.metrics(metrics);
         let md = report.write(&out).unwrap();
         let text = fs::read_to_string(md).unwrap();
-        assert!(text.contains("| m | ref | 1.0000 | ≥ 0.5 | ok |"));
+        assert!(text.contains("| m | ref | 1 | ≥ 0.5 | passed |"));
+        assert!(text.contains("*A quick run"));
         assert_eq!(
             fs::read_to_string(out.join("metrics.csv")).unwrap(),
             "step,value\n0,0.1\n"

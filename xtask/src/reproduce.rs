@@ -118,11 +118,76 @@ impl Context {
     }
 }
 
-/// An experiment: its name, a one-line description, and its entry point.
+/// An experiment: its name, a one-line description, its entry point, and the repository paths
+/// its results depend on (a kept report older than the last change to any of them is stale).
 struct Experiment {
     name: &'static str,
     about: &'static str,
     run: fn(&Context) -> anyhow::Result<Report>,
+    depends: &'static [&'static str],
+}
+
+/// Paths every image experiment depends on.
+const IMAGE: [&str; 4] = [
+    "crates/linalg",
+    "crates/datasets",
+    "xtask/src/reproduce/image_data.rs",
+    "xtask/src/reproduce.rs",
+];
+/// Paths the online-learning experiments depend on beyond [`IMAGE`].
+const ONLINE: [&str; 3] = [
+    "crates/plasticity-core",
+    "crates/feedback-alignment",
+    "xtask/src/reproduce/online_mnist.rs",
+];
+/// Paths the oja-* experiments depend on.
+const OJA: &[&str] = &[
+    IMAGE[0],
+    IMAGE[1],
+    IMAGE[2],
+    IMAGE[3],
+    ONLINE[0],
+    ONLINE[1],
+    ONLINE[2],
+    "xtask/src/reproduce/oja.rs",
+];
+/// Paths the meta-* experiments depend on.
+const META: [&str; 9] = [
+    IMAGE[0],
+    IMAGE[1],
+    IMAGE[2],
+    IMAGE[3],
+    ONLINE[0],
+    ONLINE[1],
+    "crates/meta-plasticity",
+    "xtask/src/reproduce/meta.rs",
+    "xtask/src/reproduce/meta",
+];
+/// Paths the molecular experiments depend on.
+const MOLECULES: [&str; 10] = [
+    "crates/linalg",
+    "crates/datasets",
+    "crates/molgraph",
+    "crates/graph-scattering",
+    "crates/mol-vae",
+    "crates/bayes-uq",
+    "xtask/src/reproduce.rs",
+    "xtask/src/reproduce/scattering.rs",
+    "xtask/src/reproduce/molvae.rs",
+    "xtask/src/reproduce/molvae",
+];
+
+/// Every experiment with the repository paths its results depend on, for `results verify`.
+pub(crate) fn dependencies() -> Vec<(&'static str, Vec<&'static str>)> {
+    EXPERIMENTS
+        .iter()
+        .map(|e| {
+            let mut paths = e.depends.to_vec();
+            paths.sort_unstable();
+            paths.dedup();
+            (e.name, paths)
+        })
+        .collect()
 }
 
 /// Every experiment `reproduce` knows, in the order `list` prints them.
@@ -131,71 +196,100 @@ const EXPERIMENTS: &[Experiment] = &[
         name: "smoke",
         about: "harness check: seeded online softmax regression on MNIST (test accuracy ≥ 0.88)",
         run: smoke::run,
+        depends: &[
+            IMAGE[0],
+            IMAGE[1],
+            IMAGE[2],
+            IMAGE[3],
+            "xtask/src/reproduce/smoke.rs",
+        ],
     },
     Experiment {
         name: "online-mnist",
         about: "paper B Fig. 1: online BP, FA, FA+Oja, FA+eHebb on MNIST and Fashion-MNIST",
         run: online_mnist::run,
+        depends: &[
+            IMAGE[0], IMAGE[1], IMAGE[2], IMAGE[3], ONLINE[0], ONLINE[1], ONLINE[2],
+        ],
     },
     Experiment {
         name: "oja-online",
         about: "paper A: BP/FA with and without Oja, batch 1 versus mini-batches",
         run: oja::run_online,
+        depends: OJA,
     },
     Experiment {
         name: "oja-depth",
         about: "paper A: accuracy versus depth with and without Oja",
         run: oja::run_depth,
+        depends: OJA,
     },
     Experiment {
         name: "oja-init",
         about: "paper A: accuracy, activation norms and effective rank versus initial weight scale",
         run: oja::run_init,
+        depends: OJA,
     },
     Experiment {
         name: "scattering",
         about: "paper C encoder: scattering features of every QM9 molecule, cached on disk",
         run: scattering::run,
+        depends: &[
+            "crates/linalg",
+            "crates/datasets",
+            "crates/molgraph",
+            "crates/graph-scattering",
+            "xtask/src/reproduce.rs",
+            "xtask/src/reproduce/scattering.rs",
+        ],
     },
     Experiment {
         name: "molvae",
         about: "paper C: GSVAE base and constrained models at N = 600, generation metrics",
         run: molvae::run,
+        depends: &MOLECULES,
     },
     Experiment {
         name: "molvae-uq",
         about: "paper C: Bayesian-bootstrap 1–99 % bands of generated property histograms",
         run: molvae::run_uq,
+        depends: &MOLECULES,
     },
     Experiment {
         name: "molvae-predict",
         about: "latent μ → QM9 DFT targets: BLR and ridge ensemble, MAE and 90 % coverage",
         run: molvae::run_predict,
+        depends: &MOLECULES,
     },
     Experiment {
         name: "molvae-design",
         about: "paper C conditional design (CVAE): samples at target TPSA, MolWt and LogP",
         run: molvae::run_design,
+        depends: &MOLECULES,
     },
     Experiment {
         name: "meta-baselines",
         about: "paper B Fig. 3: meta-learned θ0 under feedback alignment and backprop on EMNIST",
         run: meta::run_baselines,
+        depends: &META,
     },
     Experiment {
         name: "meta-pool",
         about: "paper B Fig. 4: the ten-term pool with L1, sparsification of Θ (checkpointed)",
         run: meta::run_pool,
+        depends: &META,
     },
     Experiment {
         name: "meta-mechanisms",
         about: "paper B Figs. 5, 7, 8: F^eHebb, F^Oja, F^bio — alignment angles and E_W",
         run: meta::run_mechanisms,
+        depends: &META,
     },
     Experiment {
         name: "meta-transfer",
         about: "learned rules on held-out EMNIST classes and 5-way MNIST / Fashion-MNIST",
         run: meta::run_transfer,
+        depends: &META,
     },
 ];
 
@@ -271,9 +365,11 @@ fn run_experiment(
         (experiment.run)(&context).with_context(|| format!("experiment '{}'", experiment.name))?;
     report.timing("whole run", started.elapsed().as_secs_f64());
     let report_path = report.write(out)?;
-    if !report.all_ok() {
+    println!("{}: {}", experiment.name, report.headline());
+    let failed = report.failed_checks();
+    if failed > 0 {
         bail!(
-            "some rows of {} are outside their band",
+            "{failed} check(s) of {} failed (value outside its band)",
             report_path.display()
         );
     }

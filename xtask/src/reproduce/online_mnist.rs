@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     data::Dataset,
-    report::{Band, LineChart, Metrics, Report, Series},
+    report::{Band, Domain, LineChart, Metrics, Report, Series},
     reproduce::{
         Context,
         image_data::{ImageSet, SeedSummary, load_mnist_like, summarize},
@@ -347,7 +347,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
             &format!("{dataset_name}: test accuracy during one online pass (shaded: 95 % bootstrap CI over seeds)"),
             chart,
         );
-        rows_for_dataset(&mut report, &config, dataset_name, &results, ctx.seed);
+        rows_for_dataset(&mut report, &config, dataset_name, &results, ctx.seed)?;
     }
     report.metrics(metrics);
     report.note(format!(
@@ -366,7 +366,7 @@ fn rows_for_dataset(
     dataset_name: &str,
     results: &[Vec<RunResult>],
     seed: u64,
-) {
+) -> anyhow::Result<()> {
     let rule_idx = |name: &str| {
         config
             .rules
@@ -404,18 +404,20 @@ fn rows_for_dataset(
     };
     let fa_late = summarize(&paired_onset(fa, bp), seed ^ 7);
     let oja_early = summarize(&paired_onset(fa, oja), seed ^ 8);
-    report.row(
+    report.check(
         &prefix("FA onset − BP onset, steps (paired, CI low end)"),
-        "> 0: FA starts late (B Fig. 1a)",
+        "BP, same seeds in this run: FA starts later (B Fig. 1a)",
         fa_late.low,
-        Band::AtLeast(0.0),
-    );
-    report.row(
+        Band::Above(0.0),
+        Domain::Real,
+    )?;
+    report.check(
         &prefix("FA onset − FA+Oja onset, steps (paired, CI low end)"),
-        "> 0: Oja makes FA start earlier",
+        "FA, same seeds in this run: Oja makes FA start earlier (B Fig. 1a)",
         oja_early.low,
-        Band::AtLeast(0.0),
-    );
+        Band::Above(0.0),
+        Domain::Real,
+    )?;
     if dataset_name == "mnist" {
         report.claim(
             "FA \"only begins to effectively learn after about 2000 iterations\" (B Fig. 1a; tolerance ±1,000, digest §1.8)",
@@ -434,30 +436,33 @@ fn rows_for_dataset(
     let gap_oja = summarize(&paired(oja, fa, at_2000), seed ^ 4);
     let gap_ehebb = summarize(&paired(ehebb, fa, at_2000), seed ^ 5);
     let step_label = at_2000 * config.eval_every;
-    report.row(
+    report.check(
         &prefix(&format!(
             "BP − FA accuracy at step {step_label} (paired, CI low end)"
         )),
-        "> 0: BP learns faster",
+        "FA, same seeds in this run: BP learns faster (B Fig. 1a)",
         gap_bp.low,
-        Band::AtLeast(0.0),
-    );
-    report.row(
+        Band::Above(0.0),
+        Domain::Real,
+    )?;
+    report.check(
         &prefix(&format!(
             "FA+Oja − FA accuracy at step {step_label} (paired, CI low end)"
         )),
-        "> 0: Oja makes FA learn faster",
+        "FA, same seeds in this run: Oja makes FA learn faster (B Fig. 1a)",
         gap_oja.low,
-        Band::AtLeast(0.0),
-    );
-    report.row(
+        Band::Above(0.0),
+        Domain::Real,
+    )?;
+    report.check(
         &prefix(&format!(
             "FA+eHebb − FA accuracy at step {step_label} (paired, mean)"
         )),
-        "> 0: eHebb improves FA",
+        "FA, same seeds in this run: eHebb improves FA (B Fig. 1a)",
         gap_ehebb.mean,
-        Band::AtLeast(0.0),
-    );
+        Band::Above(0.0),
+        Domain::Real,
+    )?;
     let finals: Vec<SeedSummary> = (0..config.rules.len())
         .map(|r| summarize(&per_seed(r, &|x| x.final_accuracy), seed ^ (10 + r as u64)))
         .collect();
@@ -469,15 +474,16 @@ fn rows_for_dataset(
         seed ^ 6,
     );
     if dataset_name == "mnist" {
-        report.row(
+        report.check(
             &prefix(&format!(
                 "FA mean hidden-layer angle to BP at step {}",
                 config.eval_every
             )),
-            "not aligned early (B Fig. 1b): large angles",
+            "B Fig. 1b: FA is not aligned early (large angles)",
             early_fa_angle.mean,
             Band::AtLeast(45.0),
-        );
+            Domain::Degrees,
+        )?;
     }
     let mut table = format!(
         "**{dataset_name}**: final accuracy on the full 10,000-image test set, mean [95 % CI] over {} seeds; \
@@ -510,4 +516,5 @@ fn rows_for_dataset(
         gap_ehebb.display()
     ));
     report.note(table);
+    Ok(())
 }

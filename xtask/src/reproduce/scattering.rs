@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     data::Dataset,
-    report::{Band, LineChart, Metrics, Report, Series},
+    report::{Band, Domain, LineChart, Metrics, Report, Series},
     reproduce::Context,
 };
 
@@ -212,34 +212,39 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         feature_seconds,
     );
     report.timing("writing the cache", write_seconds);
-    report.row(
-        "features per molecule",
-        "9,425 = 5 × 1,885 (C §2.4)",
-        n_features as f64,
-        Band::Between(9_425.0, 9_425.0),
+    // Invariants of the pipeline (unit-tested in graph-scattering and here): a violation is a bug.
+    anyhow::ensure!(
+        n_features == 9_425,
+        "scattering produced {n_features} features per molecule, not 9,425 = 5 × 1,885 (C §2.4)"
     );
-    report.row(
-        "records featurised + skipped = records read",
-        &format!("{} records read", records.len()),
-        (items.len() + n_skipped) as f64,
-        Band::Between(records.len() as f64, records.len() as f64),
+    anyhow::ensure!(
+        items.len() + n_skipped == records.len(),
+        "featurised {} + skipped {n_skipped} records, but {} were read",
+        items.len(),
+        records.len()
+    );
+    report.measurement(
+        "features per molecule",
+        n_features as f64,
+        "5 channels × 1,885 paths (C §2.4)",
     );
     // Throughput depends on the machine and its load, so it is a claim, not a band (performance
     // targets are enforced by the criterion bench `scattering_molecule`).
     let per_core = rate / rayon::current_num_threads() as f64;
     report.claim(
-        "≥ 10,000 molecules per second per core; all of QM9 in under 15 s on 2 cores (issue 5)",
+        "≥ 10,000 molecules per second per core; all of QM9 in under 15 s on 2 cores (performance target)",
         "molecules per second per thread, this run (eigendecomposition + 1,885 paths × 5 channels)",
         format!("{per_core:.0} (all of QM9 in {feature_seconds:.1} s)"),
         per_core >= 10_000.0,
     );
     let dead = dead_filter_max(&bank, &cache);
-    report.row(
+    report.check(
         "largest |feature| on any path through filter 12",
         "0: filter 12 vanishes on QM9 spectra (C §2.3)",
         dead,
         Band::AtMost(0.0),
-    );
+        Domain::NonNegative,
+    )?;
     let mut skip_table = format!(
         "Featurised **{}** of {} records; skipped {}:\n\n| reason | count | first examples (gdb_idx: SMILES) |\n|---|---|---|\n",
         items.len(),

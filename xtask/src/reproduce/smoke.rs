@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     data::Dataset,
-    report::{Band, LineChart, Metrics, Report, Series},
+    report::{Band, Domain, LineChart, Metrics, Report, Series},
     reproduce::{
         Context,
         image_data::{ImageSet, TrainTest, load_mnist_like},
@@ -165,12 +165,13 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let all_test: Vec<usize> = (0..test.len()).collect();
     let test_accuracy = model.accuracy(&test, &all_test)?;
 
-    report.row(
+    report.check(
         "test accuracy (10,000 images) after one online pass",
         "≈ 0.92 for a linear classifier (LeCun et al. 1998: 0.88 for a 1-layer net)",
         test_accuracy,
         Band::AtLeast(config.min_test_accuracy),
-    );
+        Domain::Fraction,
+    )?;
     report.note(format!(
         "Softmax regression (784 inputs + bias, 10 classes, zero init), plain SGD with η = {}, batch 1, \
          {} steps over the training set shuffled by the seed's shuffle stream. The learning curve evaluates a \

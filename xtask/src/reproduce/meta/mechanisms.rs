@@ -10,7 +10,7 @@ use meta_plasticity::{EpisodeStats, MetaConfig, RuleFamily};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    report::{Band, LineChart, Report},
+    report::{Band, Domain, LineChart, Report},
     reproduce::{
         Context,
         image_data::{SeedSummary, summarize},
@@ -128,25 +128,26 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         .filter(|v| !v.is_finite())
         .count();
     if ctx.quick {
-        report.row(
+        report.measurement(
             "FA query accuracy, last 10 episodes (mean over seeds)",
-            "quick sanity: above 5-way chance 0.2 minus noise",
             summarize(&accuracy[FA], seed ^ 2).mean,
-            Band::AtLeast(0.15),
+            "5-way chance is 0.2; 30 episodes cannot reach FA's plateau",
         );
-        report.row(
+        report.check(
             "non-finite E_W values over all episodes",
-            "quick sanity: diagnostics are finite",
+            "0: E_W is finite wherever the weights are (Eq. of E_W, B §4)",
             non_finite as f64,
             Band::AtMost(0.0),
-        );
+            Domain::NonNegative,
+        )?;
     } else {
-        report.row(
+        report.check(
             &format!("F^bio − FA query accuracy, last {late} episodes (paired, CI low end)"),
-            "> 0: F^bio improves FA (B Fig. 5)",
+            "FA, same seeds in this run: F^bio improves FA (B Fig. 5)",
             bio_fa.low,
-            Band::AtLeast(0.0),
-        );
+            Band::Above(0.0),
+            Domain::Real,
+        )?;
     }
     let ehebb_angle = diff(&angle, EHEBB, FA, 3);
     report.claim(

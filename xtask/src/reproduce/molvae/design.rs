@@ -253,13 +253,13 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         started.elapsed().as_secs_f64(),
     );
 
-    sanity_rows(&mut report, &draw, &x_train, &trained.history);
+    sanity_rows(&mut report, &draw, &x_train, &trained.history)?;
     let sd = scaler.scale();
     for cell in &cells {
         let base = Achieved::of(&baseline, cell.property);
         design_rows(&mut report, cell, &base, sd[cell.property]);
     }
-    design_claims(&mut report, &cells, &baseline, sd, ctx.quick);
+    design_claims(&mut report, &cells, &baseline, sd, ctx.quick)?;
     report.note(design_table(&cells, &baseline, sd));
     report.note(format!(
         "Scaler fitted on the {} training molecules (population sd, as scikit-learn): mean (TPSA, MolWt, LogP) = ({:.3}, {:.3}, {:.3}), sd = ({:.3}, {:.3}, {:.3}). Standardised covariance (N − 1): [[{:.3}, {:.3}, {:.3}], [{:.3}, {:.3}, {:.3}], [{:.3}, {:.3}, {:.3}]]. For a target on one property the other two are drawn from their Gaussian conditional; the baseline draws all three from the Gaussian. Achieved statistics are over the unique valid samples (first occurrence of each Kekulé canonical form); sd uses N − 1.",

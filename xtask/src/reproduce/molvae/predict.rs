@@ -25,7 +25,7 @@ use super::{
     training::{Checkpointing, checkpoint_dir, train_model},
 };
 use crate::{
-    report::{Band, LineChart, Metrics, Report, Series},
+    report::{Band, Domain, LineChart, Metrics, Report, Series},
     reproduce::Context,
 };
 
@@ -191,6 +191,13 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     );
 
     let nominal = config.level;
+    // Within 5 points of nominal in full runs; a quick run's few epochs and small N give wider
+    // intervals, and the band stays short of 1 so that it can still fail.
+    let coverage_band = if ctx.quick {
+        Band::Between(nominal - 0.15, 0.99)
+    } else {
+        Band::Between(nominal - 0.05, nominal + 0.05)
+    };
     for &n in &config.sizes {
         for method in METHODS {
             let picked: Vec<&Score> = scores
@@ -200,18 +207,20 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
             let mean_cov = picked.iter().map(|s| s.coverage).sum::<f64>() / picked.len() as f64;
             let mean_rel =
                 picked.iter().map(|s| s.mae / s.baseline_mae).sum::<f64>() / picked.len() as f64;
-            report.row(
+            report.check(
                 &format!("N = {n}, {method}: mean 90 % interval coverage over the 6 targets"),
-                "0.90 nominal",
+                "0.90, the intervals' nominal level",
                 mean_cov,
-                Band::Between(0.0, 1.0),
-            );
-            report.row(
+                coverage_band,
+                Domain::Fraction,
+            )?;
+            report.check(
                 &format!("N = {n}, {method}: mean MAE / MAE of the training mean"),
-                "< 1 if μ carries information",
+                "the training set's mean as predictor, this run: < 1 if μ carries information",
                 mean_rel,
-                Band::AtLeast(0.0),
-            );
+                Band::Below(1.0),
+                Domain::NonNegative,
+            )?;
         }
     }
     for method in METHODS {
@@ -226,9 +235,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
             .map(|s| format!("{} N={}: {:.3}", column(s.target), s.n_train, s.coverage))
             .collect();
         report.claim(
-            &format!(
-                "{method}: 90 % predictive intervals cover within 5 points of nominal (issue 6)"
-            ),
+            &format!("{method}: 90 % predictive intervals cover within 5 points of nominal"),
             "empirical coverage on 3,000 held-out molecules, every target and N",
             format!(
                 "largest distance of the coverage from 0.90: {worst:.3}; outside: {}",
