@@ -4,9 +4,9 @@
 //!
 //! `cargo xtask bench compare` runs the side-by-side comparisons of [`COMPARISONS`]: for each, the
 //! criterion bench on the Rust side and its PyTorch reference script in `benches/reference/`, in
-//! one go, and prints the ratio against the issue's target (for the meta-gradient episode, timed
+//! one go, and prints the ratio against its target (for the meta-gradient episode, timed
 //! by forward and by reverse mode against the same script, also both processes' peak RSS against
-//! issue 4's memory target). It needs a Python with torch
+//! the ≥ 20× memory target). It needs a Python with torch
 //! (`NEUROMOL_PYTHON`, default `python3`); without one it says that it skipped and why.
 //! `--compare` does the same after the full suite.
 
@@ -83,7 +83,7 @@ pub(crate) const COMPARISONS: &[Comparison] = &[
         memory_target: None,
     },
     // One whole meta-training episode (F^bio, 250 unrolled steps and dL/dΘ): here "µs per
-    // step" is µs per episode on both sides. Both sides print their peak RSS (issue 4: ≥ 20×
+    // step" is µs per episode on both sides. Both sides print their peak RSS (target: ≥ 20×
     // less).
     Comparison {
         bench_target: "meta_plasticity",

@@ -41,7 +41,7 @@ pub(crate) struct Args {
     /// Continue from checkpoints where an experiment keeps them (meta-* and molvae* experiments).
     #[arg(long)]
     resume: bool,
-    /// How meta-* experiments compute the meta-gradient: `forward` (issue 4's forward-mode
+    /// How meta-* experiments compute the meta-gradient: `forward` (forward-mode
     /// tangents, the default) or `reverse` (checkpointed reverse mode: the same gradient to
     /// rounding, about three times faster for meta-pool's ten terms, another Θ trajectory).
     #[arg(long, value_enum, default_value_t = Gradient::Forward)]

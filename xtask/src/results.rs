@@ -143,11 +143,13 @@ pub(crate) fn verify(root: &Path, dependencies: &[(&str, Vec<&str>)]) -> anyhow:
             .with_context(|| format!("checking {} against git", relative.display()))?;
         if let Some(commit) = &stale_since {
             problems.push(format!(
-                "{} is stale: produced at {}, but {} changed {} since",
+                "{} is stale: produced at {}, but {} changed the code it depends on since \
+                 (`git log {}..HEAD -- {}`)",
                 relative.display(),
                 short(&revision),
                 short(commit),
-                paths.join(", ")
+                short(&revision),
+                paths.join(" ")
             ));
         }
         reports.push(KeptReport {
@@ -218,7 +220,13 @@ fn stale_since(root: &Path, revision: &str, paths: &[&str]) -> anyhow::Result<Op
     };
     let known = git(&["cat-file", "-e", &format!("{revision}^{{commit}}")])?;
     if !known.status.success() {
-        bail!("revision {revision} is not in this repository's history");
+        let shallow = git(&["rev-parse", "--is-shallow-repository"])?;
+        let hint = if String::from_utf8_lossy(&shallow.stdout).trim() == "true" {
+            " (this is a shallow clone: fetch the full history with `git fetch --unshallow`)"
+        } else {
+            ""
+        };
+        bail!("revision {revision} is not in this repository's history{hint}");
     }
     let mut args = vec!["log", "-1", "--format=%H", "HEAD", "--"];
     args.extend(paths);
@@ -302,8 +310,8 @@ fn report_links(text: &str) -> Vec<String> {
 }
 
 /// The numbers a status cell quotes: decimal numbers, or integers of two or more digits,
-/// leaving out link targets and labels (figure, equation and section numbers, term indices,
-/// seeds).
+/// leaving out link targets, a claim's wording in double quotes, and labels (figure, equation
+/// and section numbers, term indices, seeds).
 fn quoted_numbers(text: &str) -> Vec<String> {
     // Drop link targets: `[label](target)` keeps `label`.
     let mut plain = String::new();
@@ -314,7 +322,17 @@ fn quoted_numbers(text: &str) -> Vec<String> {
         rest = rest.find(')').map_or("", |close| &rest[close + 1..]);
     }
     plain.push_str(rest);
-    let chars: Vec<char> = plain.chars().collect();
+    // A claim's wording in quotes ("approaches BP by ~300") quotes a paper, not a result.
+    let mut unquoted = String::new();
+    let mut in_quote = false;
+    for c in plain.chars() {
+        if c == '"' {
+            in_quote = !in_quote;
+        } else if !in_quote {
+            unquoted.push(c);
+        }
+    }
+    let chars: Vec<char> = unquoted.chars().collect();
     let mut numbers = Vec::new();
     let mut i = 0;
     while i < chars.len() {

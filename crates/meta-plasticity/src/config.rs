@@ -270,7 +270,7 @@ pub struct MetaOptimizerConfig {
     /// [`OnDivergence::Retreat`] retreats by the rate the next update would take.
     #[serde(default)]
     pub lr_schedule: LrSchedule,
-    /// How the meta-gradient is computed; [`GradientMode::Forward`] (issue 4) by default.
+    /// How the meta-gradient is computed; [`GradientMode::Forward`] by default.
     #[serde(default)]
     pub gradient: GradientMode,
 }

@@ -697,12 +697,9 @@ pub(crate) fn view32(samples: &[(Vec<f32>, usize)]) -> Vec<(&[f32], usize)> {
 }
 
 /// Paper scale (784-170-130-100-70-47, 250 steps, F^pool under FA): the `f32` training path
-/// against `f64`. Slow in debug builds; runs with `RUN_SLOW_TESTS=1`.
+/// against `f64`. A few seconds in the test profile, so it runs with every `cargo test`.
 #[test]
 fn paper_scale_f32_gradient_tracks_f64() {
-    if std::env::var("RUN_SLOW_TESTS").as_deref() != Ok("1") {
-        return;
-    }
     let sizes = [784, 170, 130, 100, 70, 47];
     let inner64 = inner::<f64>(&sizes, true, 1.0, 3);
     let inner32 = to_f32(&inner64);

@@ -380,7 +380,7 @@ fn train_all(
     if ctx.gradient == GradientMode::Reverse {
         report.option("--gradient reverse");
         report.note(
-            "Meta-gradients by checkpointed reverse mode (`--gradient reverse`), not issue 4's forward mode. Both are exact, but they round differently in f32, and Adam carries rounding-level differences of small gradient components into learning-rate-sized steps: a run in one mode is not the other mode's Θ trajectory, only another sample of it (docs/deviations.md).",
+            "Meta-gradients by checkpointed reverse mode (`--gradient reverse`), not the default forward mode. Both are exact, but they round differently in f32, and Adam carries rounding-level differences of small gradient components into learning-rate-sized steps: a run in one mode is not the other mode's Θ trajectory, only another sample of it (docs/deviations.md).",
         );
     }
     let ck = Checkpointing::for_experiment(ctx, experiment);

@@ -214,13 +214,24 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
                 coverage_band,
                 Domain::Fraction,
             )?;
-            report.check(
-                &format!("N = {n}, {method}: mean MAE / MAE of the training mean"),
-                "the training set's mean as predictor, this run: < 1 if μ carries information",
-                mean_rel,
-                Band::Below(1.0),
-                Domain::NonNegative,
-            )?;
+            let metric = format!("N = {n}, {method}: mean MAE / MAE of the training mean");
+            if ctx.quick {
+                // A quick run trains the VAE for a few epochs only: whether its μ carries
+                // information is what the full run checks; the claims table reports it here.
+                report.measurement(
+                    &metric,
+                    mean_rel,
+                    "< 1 when μ carries information; checked in full runs",
+                );
+            } else {
+                report.check(
+                    &metric,
+                    "the training set's mean as predictor, this run: < 1 if μ carries information",
+                    mean_rel,
+                    Band::Below(1.0),
+                    Domain::NonNegative,
+                )?;
+            }
         }
     }
     for method in METHODS {
