@@ -51,6 +51,43 @@ pub(crate) struct Args {
     /// whatever the count, so `--resume` reuses the finished runs of a smaller count.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(2..=1000))]
     seeds: Option<u16>,
+    /// Protocol of meta-baselines and meta-mechanisms: `project` (distinct classes and fresh
+    /// random images every episode, the exact meta-gradient through BP's feedback; the default)
+    /// or `faithful` (paper B's published code: classes drawn with replacement, each class's
+    /// first 50 images train and the next 10 query, BP's feedback copied from W without a
+    /// gradient path).
+    #[arg(long, value_enum, default_value_t = Protocol::Project)]
+    protocol: Protocol,
+}
+
+/// `--protocol`: how meta-baselines and meta-mechanisms draw episodes and differentiate BP.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub(crate) enum Protocol {
+    /// The project's protocol.
+    #[default]
+    Project,
+    /// The published code's protocol.
+    Faithful,
+}
+
+impl Protocol {
+    /// Sets the episode sampling and BP's feedback gradient of `config` to this protocol.
+    pub(crate) fn apply(self, config: &mut meta_plasticity::MetaConfig) {
+        let faithful = self == Protocol::Faithful;
+        config.episode.faithful = faithful;
+        config.detach_backprop_feedback =
+            faithful && config.feedback == feedback_alignment::FeedbackKind::Backprop;
+    }
 }
 
 /// `--gradient`: [`meta_plasticity::GradientMode`] on the command line.
@@ -83,6 +120,8 @@ pub(crate) struct Context {
     pub(crate) gradient: meta_plasticity::GradientMode,
     /// Seeds per curve of meta-* experiments, if not their default (`--seeds`).
     pub(crate) seeds: Option<usize>,
+    /// Protocol of meta-baselines and meta-mechanisms (`--protocol`).
+    pub(crate) protocol: Protocol,
     data_arg: Option<PathBuf>,
 }
 
@@ -315,7 +354,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             let out = args
                 .out
                 .clone()
-                .unwrap_or_else(|| default_out(experiment.name, args.seed, args.quick));
+                .unwrap_or_else(|| default_out(experiment.name, args));
             let report_path = run_experiment(experiment, args, &out)?;
             println!("wrote {}", report_path.display());
             Ok(())
@@ -323,14 +362,17 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     }
 }
 
-/// `target/reproduce/<experiment>/seed-<N>`, or `seed-<N>-quick` for a quick run, so a quick run
-/// never replaces a full run's report.
-fn default_out(name: &str, seed: u64, quick: bool) -> PathBuf {
-    let leaf = if quick {
-        format!("seed-{seed}-quick")
-    } else {
-        format!("seed-{seed}")
-    };
+/// `target/reproduce/<experiment>/seed-<N>`, with `-faithful` appended under
+/// `--protocol faithful` and `-quick` for a quick run, so that neither replaces a full run's
+/// report of the default protocol.
+fn default_out(name: &str, args: &Args) -> PathBuf {
+    let mut leaf = format!("seed-{}", args.seed);
+    if args.protocol == Protocol::Faithful {
+        leaf.push_str("-faithful");
+    }
+    if args.quick {
+        leaf.push_str("-quick");
+    }
     crate::project_root()
         .join("target/reproduce")
         .join(name)
@@ -352,12 +394,21 @@ fn run_experiment(
             experiment.name
         );
     }
+    if args.protocol == Protocol::Faithful
+        && !matches!(experiment.name, "meta-baselines" | "meta-mechanisms")
+    {
+        bail!(
+            "--protocol faithful applies to meta-baselines and meta-mechanisms only, not to '{}'",
+            experiment.name
+        );
+    }
     let context = Context {
         seed: args.seed,
         quick: args.quick,
         resume: args.resume,
         gradient: args.gradient.into(),
         seeds: args.seeds.map(usize::from),
+        protocol: args.protocol,
         data_arg: args.data.clone(),
     };
     let started = Instant::now();
@@ -379,6 +430,11 @@ fn run_experiment(
 /// Runs every experiment (each into its own directory under `--out`, or the default), then
 /// prints a summary; an error if any experiment failed.
 fn run_all(args: &Args) -> anyhow::Result<()> {
+    if args.protocol == Protocol::Faithful {
+        bail!(
+            "--protocol faithful applies to meta-baselines and meta-mechanisms only, not to 'all'"
+        );
+    }
     let mut failures = Vec::new();
     let mut summary = String::from("| experiment | outcome |\n|---|---|\n");
     for experiment in EXPERIMENTS {
@@ -389,7 +445,7 @@ fn run_all(args: &Args) -> anyhow::Result<()> {
         );
         let out = match &args.out {
             Some(dir) => dir.join(experiment.name),
-            None => default_out(experiment.name, args.seed, args.quick),
+            None => default_out(experiment.name, args),
         };
         match run_experiment(experiment, args, &out) {
             Ok(path) => {

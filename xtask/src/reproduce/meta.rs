@@ -36,7 +36,11 @@ use meta_plasticity::{EpisodeStats, GradientMode, ImagePool, MetaConfig, MetaTra
 use plasticity_core::N_TERMS;
 use rayon::prelude::*;
 
-use crate::{data::Dataset, report::Report, reproduce::Context};
+use crate::{
+    data::Dataset,
+    report::Report,
+    reproduce::{Context, Protocol},
+};
 
 use self::curves::{
     accuracy_chart, band_series, curves, episode_metrics, hidden_angle, late_mean, moving_average,
@@ -138,15 +142,19 @@ pub(crate) struct Checkpointing {
 
 impl Checkpointing {
     /// `target/neuromol-cache/meta-checkpoints/<experiment>/seed-<N>-<quick|full>/`, with
-    /// `-reverse` appended under `--gradient reverse` (a run of the other mode is another config,
-    /// whose files would be refused), every 10 episodes in quick mode and 50 in full mode.
+    /// `-reverse` appended under `--gradient reverse` and `-faithful` under `--protocol faithful`
+    /// (a run of the other mode or protocol is another config, whose files would be refused), every 10 episodes in quick mode and 50 in full mode.
     fn for_experiment(ctx: &Context, experiment: &str) -> Checkpointing {
-        let mode = match (ctx.quick, ctx.gradient) {
+        let mut mode = match (ctx.quick, ctx.gradient) {
             (true, GradientMode::Forward) => "quick",
             (false, GradientMode::Forward) => "full",
             (true, GradientMode::Reverse) => "quick-reverse",
             (false, GradientMode::Reverse) => "full-reverse",
-        };
+        }
+        .to_string();
+        if ctx.protocol == Protocol::Faithful {
+            mode.push_str("-faithful");
+        }
         Checkpointing {
             dir: crate::project_root()
                 .join("target/neuromol-cache/meta-checkpoints")
@@ -377,6 +385,9 @@ fn train_all(
     if ctx.seeds.is_some() {
         report.option(format!("--seeds {n_seeds}"));
     }
+    if ctx.protocol == Protocol::Faithful {
+        report.option("--protocol faithful");
+    }
     if ctx.gradient == GradientMode::Reverse {
         report.option("--gradient reverse");
         report.note(
@@ -537,6 +548,7 @@ mod tests {
             resume: false,
             gradient,
             seeds: None,
+            protocol: Protocol::Project,
             data_arg: None,
         };
         let leaf = |ctx: &Context| {
@@ -557,6 +569,32 @@ mod tests {
             leaf(&ctx(false, GradientMode::Reverse)),
             "seed-3-full-reverse"
         );
+        let faithful = Context {
+            protocol: Protocol::Faithful,
+            ..ctx(false, GradientMode::Reverse)
+        };
+        assert_eq!(leaf(&faithful), "seed-3-full-reverse-faithful");
+    }
+
+    #[test]
+    fn the_faithful_protocol_samples_like_the_published_code_and_detaches_bp() {
+        use feedback_alignment::FeedbackKind;
+        use meta_plasticity::RuleFamily;
+        let mut bp = MetaConfig::paper(RuleFamily::PseudoGradient, FeedbackKind::Backprop);
+        let mut fa = MetaConfig::paper(RuleFamily::Bio, FeedbackKind::Fixed);
+        let (bp0, fa0) = (bp.clone(), fa.clone());
+        Protocol::Project.apply(&mut bp);
+        Protocol::Project.apply(&mut fa);
+        assert_eq!(
+            (&bp, &fa),
+            (&bp0, &fa0),
+            "the project protocol is the default"
+        );
+        Protocol::Faithful.apply(&mut bp);
+        Protocol::Faithful.apply(&mut fa);
+        assert!(bp.episode.faithful && bp.detach_backprop_feedback);
+        assert!(fa.episode.faithful && !fa.detach_backprop_feedback);
+        assert!(bp.validate().is_ok() && fa.validate().is_ok());
     }
 
     /// Runs `specs` uninterrupted, then killed after 5 episodes and resumed, and checks that

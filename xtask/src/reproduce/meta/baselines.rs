@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::{
     report::{Band, Domain, LineChart, Report},
     reproduce::{
-        Context,
+        Context, Protocol,
         image_data::summarize,
         meta::{
-            MOVING_AVERAGE, Trained, accuracy_chart, band_series, by_variant, curves,
+            Finished, MOVING_AVERAGE, Trained, accuracy_chart, band_series, by_variant, curves,
             divergence_note, episode_metrics, hidden_angle, late_mean, load_emnist, paired,
             summarize_curves, theta_chart, train_all,
         },
@@ -27,14 +27,17 @@ struct BaselinesConfig {
     variants: Vec<(String, MetaConfig)>,
     /// Seeds per variant.
     n_seeds: usize,
+    /// The project's protocol or the published code's (`--protocol`).
+    protocol: Protocol,
 }
 
 impl BaselinesConfig {
-    fn new(quick: bool) -> BaselinesConfig {
+    fn new(quick: bool, protocol: Protocol) -> BaselinesConfig {
         let n_episodes = if quick { 30 } else { 600 };
         let variant = |name: &str, feedback| {
             let mut config = MetaConfig::paper(RuleFamily::PseudoGradient, feedback);
             config.n_episodes = n_episodes;
+            protocol.apply(&mut config);
             (name.to_string(), config)
         };
         BaselinesConfig {
@@ -43,13 +46,14 @@ impl BaselinesConfig {
                 variant("BP", FeedbackKind::Backprop),
             ],
             n_seeds: if quick { 2 } else { 10 },
+            protocol,
         }
     }
 }
 
 /// Runs the experiment.
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
-    let mut config = BaselinesConfig::new(ctx.quick);
+    let mut config = BaselinesConfig::new(ctx.quick, ctx.protocol);
     config.n_seeds = ctx.seeds.unwrap_or(config.n_seeds);
     let mut report = Report::new(
         "meta-baselines",
@@ -93,6 +97,8 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
             fa_sum.mean,
             "5-way chance is 0.2; 30 episodes cannot reach FA's plateau",
         );
+    } else if config.protocol == Protocol::Faithful {
+        faithful_checks(&mut report, fa, bp)?;
     } else {
         report.check(
             "FA query accuracy, 10-episode moving average at the end (mean over seeds)",
@@ -163,12 +169,19 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         fa_angle.display(),
         fa_angle.mean >= 45.0,
     );
+    let protocol = match config.protocol {
+        Protocol::Project => {
+            "the project's protocol: 5 distinct classes per task and a fresh random 50 + 10 images of each every episode; BP's meta-gradient includes the path through B = Wᵀ (the published code detaches it, digest §4 pitfall 11)"
+        }
+        Protocol::Faithful => {
+            "the published code's protocol (`--protocol faithful`): classes drawn with replacement, each class's first 50 images train and the next 10 query, BP's feedback copied from W without a gradient path; the checks compare the mean of episodes 551–600 with the published code's numbers"
+        }
+    };
     report.note(format!(
-        "Protocol: θ0 alone is meta-learned (λ = 0) from θ0 = 1e-3 with Adam (lr 1e-3) for {n_episodes} episodes, \
-         {} seeds per variant; the same seeds (tasks, initial W and B) for FA and BP. BP's meta-gradient includes the \
-         path through B = Wᵀ (the original code detaches it, digest §4 pitfall 11). Accuracy = query accuracy on the \
-         50 query images after the 250 online updates; rows use the mean of the last 10 episodes per seed, averaged \
-         over seeds. CIs are 95 % percentile-bootstrap intervals over seeds. FA {}, BP {}.",
+        "Protocol: {protocol}. θ0 alone is meta-learned (λ = 0) from θ0 = 1e-3 with Adam (lr 1e-3) for {n_episodes} episodes, \
+         {} seeds per variant; the same seeds (tasks, initial W and B, B re-drawn every episode) for FA and BP. Accuracy = query accuracy on the \
+         50 query images after the 250 online updates. CIs are 95 % percentile-bootstrap intervals over seeds. \
+         Last 10 episodes: FA {}, BP {}.",
         config.n_seeds,
         fa_sum.display(),
         bp_sum.display()
@@ -211,4 +224,28 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     );
     report.metrics(episode_metrics(&groups, seed));
     Ok(report)
+}
+
+/// Paper B's published code in its own protocol, mean query accuracy over episodes 551–600
+/// (one or two seeds each): FA 0.240 and 0.237, BP 0.705 and 0.664.
+const PUBLISHED_FA: f64 = 0.24;
+const PUBLISHED_BP: f64 = 0.69;
+/// The window of the published code's "last 50" figures.
+pub(super) const PUBLISHED_WINDOW: usize = 50;
+
+/// The faithful protocol's checks against the published code's numbers (means over seeds of
+/// the last 50 episodes, ± 0.04).
+fn faithful_checks(report: &mut Report, fa: &[Finished], bp: &[Finished]) -> anyhow::Result<()> {
+    for (name, runs, published) in [("FA", fa, PUBLISHED_FA), ("BP", bp, PUBLISHED_BP)] {
+        let per_seed = late_mean(runs, PUBLISHED_WINDOW, |s| s.query_accuracy);
+        let mean = per_seed.iter().sum::<f64>() / per_seed.len().max(1) as f64;
+        report.check(
+            &format!("{name} query accuracy, episodes 551–600 (mean over seeds)"),
+            &format!("{published}: paper B's published code, same protocol (last 50 episodes)"),
+            mean,
+            Band::Between(published - 0.04, published + 0.04),
+            Domain::Fraction,
+        )?;
+    }
+    Ok(())
 }
