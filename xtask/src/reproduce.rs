@@ -158,7 +158,8 @@ impl Context {
 }
 
 /// An experiment: its name, a one-line description, its entry point, and the repository paths
-/// its results depend on (a kept report older than the last change to any of them is stale).
+/// its results depend on (a kept report older than the last change to any of them is stale):
+/// the sources of its crates and its module in `xtask`; tests, benches and docs are left out.
 struct Experiment {
     name: &'static str,
     about: &'static str,
@@ -168,15 +169,15 @@ struct Experiment {
 
 /// Paths every image experiment depends on.
 const IMAGE: [&str; 4] = [
-    "crates/linalg",
-    "crates/datasets",
+    "crates/linalg/src",
+    "crates/datasets/src",
     "xtask/src/reproduce/image_data.rs",
     "xtask/src/reproduce.rs",
 ];
 /// Paths the online-learning experiments depend on beyond [`IMAGE`].
 const ONLINE: [&str; 3] = [
-    "crates/plasticity-core",
-    "crates/feedback-alignment",
+    "crates/plasticity-core/src",
+    "crates/feedback-alignment/src",
     "xtask/src/reproduce/online_mnist.rs",
 ];
 /// Paths the oja-* experiments depend on.
@@ -198,18 +199,18 @@ const META: [&str; 9] = [
     IMAGE[3],
     ONLINE[0],
     ONLINE[1],
-    "crates/meta-plasticity",
+    "crates/meta-plasticity/src",
     "xtask/src/reproduce/meta.rs",
     "xtask/src/reproduce/meta",
 ];
 /// Paths the molecular experiments depend on.
 const MOLECULES: [&str; 10] = [
-    "crates/linalg",
-    "crates/datasets",
-    "crates/molgraph",
-    "crates/graph-scattering",
-    "crates/mol-vae",
-    "crates/bayes-uq",
+    "crates/linalg/src",
+    "crates/datasets/src",
+    "crates/molgraph/src",
+    "crates/graph-scattering/src",
+    "crates/mol-vae/src",
+    "crates/bayes-uq/src",
     "xtask/src/reproduce.rs",
     "xtask/src/reproduce/scattering.rs",
     "xtask/src/reproduce/molvae.rs",
@@ -274,10 +275,10 @@ const EXPERIMENTS: &[Experiment] = &[
         about: "paper C encoder: scattering features of every QM9 molecule, cached on disk",
         run: scattering::run,
         depends: &[
-            "crates/linalg",
-            "crates/datasets",
-            "crates/molgraph",
-            "crates/graph-scattering",
+            "crates/linalg/src",
+            "crates/datasets/src",
+            "crates/molgraph/src",
+            "crates/graph-scattering/src",
             "xtask/src/reproduce.rs",
             "xtask/src/reproduce/scattering.rs",
         ],

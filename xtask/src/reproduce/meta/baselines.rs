@@ -8,7 +8,7 @@ use meta_plasticity::{MetaConfig, RuleFamily};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    report::{Band, Domain, LineChart, Report},
+    report::{Band, Domain, LineChart, Report, Verdict},
     reproduce::{
         Context, Protocol,
         image_data::summarize,
@@ -148,18 +148,38 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
                 .collect()
         })
         .collect();
-    // Quick runs are too short for a convergence time.
-    for (v, name) in names.iter().enumerate().filter(|_| !ctx.quick) {
+    // The paper's reading of Fig. 3c, or the published code's own runs in its protocol (θ0
+    // rises within 10–90 episodes there).
+    let (claim, range) = match config.protocol {
+        Protocol::Project => (
+            "θ0 converges after ~100 episodes (B Fig. 3c; 50–200, digest §1.8)",
+            50.0..=200.0,
+        ),
+        Protocol::Faithful => (
+            "θ0 rises within 10–90 episodes (the published code's runs in this protocol)",
+            10.0..=90.0,
+        ),
+    };
+    for (v, name) in names.iter().enumerate() {
+        if ctx.quick {
+            report.claim(
+                &format!("{name}: {claim}"),
+                "a quick run's 30 episodes cannot show a convergence time",
+                "—".to_string(),
+                Verdict::Untested,
+            );
+            continue;
+        }
         let conv = summarize(&convergence[v], seed ^ (10 + v as u64));
         let final_theta = summarize(
             &groups[v].iter().map(|r| r.theta[0]).collect::<Vec<f64>>(),
             seed ^ (20 + v as u64),
         );
         report.claim(
-            &format!("{name}: θ0 converges after ~100 episodes (B Fig. 3c; 50–200, digest §1.8)"),
+            &format!("{name}: {claim}"),
             "first episode at which θ0 reaches 90 % of its mean over the last 50 episodes",
             format!("{} (final θ0 {})", conv.display(), final_theta.display()),
-            (50.0..=200.0).contains(&conv.mean),
+            range.contains(&conv.mean),
         );
     }
     let fa_angle = summarize(&late_mean(fa, MOVING_AVERAGE, hidden_angle), seed ^ 5);
