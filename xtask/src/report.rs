@@ -236,7 +236,7 @@ pub(crate) struct Report {
 impl Report {
     /// Starts the report of `experiment` run with `seed` and `config` (recorded as text in the
     /// header and as bincode 2 in `config.bin`).
-    pub(crate) fn new<C: serde::Serialize + fmt::Debug>(
+    pub(crate) fn new<C: serde::Serialize>(
         experiment: &str,
         title: &str,
         seed: u64,
@@ -250,7 +250,7 @@ impl Report {
             title: title.to_string(),
             seed,
             quick,
-            config_text: format!("{config:#?}"),
+            config_text: toml::to_string(config).context("writing the configuration as TOML")?,
             config_bin,
             data: Vec::new(),
             checks: Vec::new(),
@@ -425,6 +425,7 @@ impl Report {
             write_file(&dir.join("metrics.csv"), metrics.to_csv().as_bytes())?;
         }
         write_file(&dir.join("config.bin"), &self.config_bin)?;
+        write_file(&dir.join("config.toml"), self.config_text.as_bytes())?;
         write_file(&dir.join("report.md"), self.markdown().as_bytes())?;
         Ok(())
     }
@@ -544,7 +545,11 @@ impl Report {
                 let _ = writeln!(md, "![{caption}]({stem}.png)\n\n*{caption}*\n");
             }
         }
-        let _ = writeln!(md, "## Configuration\n\n```text\n{}\n```", self.config_text);
+        let _ = writeln!(
+            md,
+            "## Configuration\n\nThe effective configuration (also `config.toml` next to this report; `--config config.toml` runs it again).\n\n```toml\n{}```",
+            self.config_text
+        );
         md
     }
 }
@@ -640,6 +645,11 @@ fn rustc_version() -> String {
 mod tests {
     use super::*;
 
+    #[derive(serde::Serialize)]
+    struct TestConfig {
+        n: u32,
+    }
+
     #[test]
     fn bands_are_inclusive_and_reject_nan() {
         assert!(Band::AtLeast(0.88).contains(0.88));
@@ -652,7 +662,7 @@ mod tests {
 
     #[test]
     fn a_band_that_covers_the_domain_is_refused() {
-        let mut report = Report::new("test", "Test", 1, true, &vec![1u32]).unwrap();
+        let mut report = Report::new("test", "Test", 1, true, &TestConfig { n: 1 }).unwrap();
         let refused = [
             (Band::Between(0.0, 1.0), Domain::Fraction),
             (Band::AtMost(1.0), Domain::Fraction),
@@ -688,7 +698,7 @@ mod tests {
 
     #[test]
     fn the_headline_counts_checks_and_claims() {
-        let mut report = Report::new("test", "Test", 1, false, &vec![1u32]).unwrap();
+        let mut report = Report::new("test", "Test", 1, false, &TestConfig { n: 1 }).unwrap();
         report
             .check("a", "paper", 0.9, Band::AtLeast(0.8), Domain::Fraction)
             .unwrap();
@@ -716,7 +726,7 @@ mod tests {
 
     #[test]
     fn options_appear_in_the_provenance_command() {
-        let mut report = Report::new("meta-pool", "Test", 3, false, &vec![1u32]).unwrap();
+        let mut report = Report::new("meta-pool", "Test", 3, false, &TestConfig { n: 1 }).unwrap();
         assert!(
             report
                 .markdown()
@@ -734,7 +744,7 @@ mod tests {
             std::env::temp_dir().join(format!("neuromol-report-test-{}", std::process::id()));
         let _ = fs::remove_dir_all(&base);
         let out = base.join("run");
-        let mut report = Report::new("test", "Test", 1, true, &vec![1u32]).unwrap();
+        let mut report = Report::new("test", "Test", 1, true, &TestConfig { n: 1 }).unwrap();
         // A chart with NaN points cannot be drawn: writing must fail and leave nothing behind.
         report.figure(
             "bad",
@@ -747,7 +757,7 @@ mod tests {
         let leftovers: Vec<_> = fs::read_dir(&base).unwrap().collect();
         assert!(leftovers.is_empty(), "partial output left behind");
 
-        let mut report = Report::new("test", "Test", 1, true, &vec![1u32]).unwrap();
+        let mut report = Report::new("test", "Test", 1, true, &TestConfig { n: 1 }).unwrap();
         report
             .check("m", "ref", 1.0, Band::AtLeast(0.5), Domain::NonNegative)
             .unwrap();

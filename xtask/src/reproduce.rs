@@ -4,6 +4,7 @@
 //! module parses the shared arguments, locates the data, and writes the report atomically into
 //! `target/reproduce/<experiment>/seed-<N>/` (`seed-<N>-quick/` in quick mode, or `--out DIR`).
 
+mod config;
 mod image_data;
 mod meta;
 mod molvae;
@@ -58,6 +59,17 @@ pub(crate) struct Args {
     /// gradient path).
     #[arg(long, value_enum, default_value_t = Protocol::Project)]
     protocol: Protocol,
+    /// Print the experiment's full configuration (for this mode and protocol) as TOML and stop.
+    #[arg(long)]
+    print_config: bool,
+    /// Run from a TOML configuration (as printed by --print-config or written next to a report
+    /// as config.toml); keys it leaves out keep their defaults.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Override one configuration key, e.g. `--set n_seeds=20` or
+    /// `--set variants.0.1.episode.n_ways=10` (repeatable; applied after --config).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
 }
 
 /// `--protocol`: how meta-baselines and meta-mechanisms draw episodes and differentiate BP.
@@ -122,10 +134,22 @@ pub(crate) struct Context {
     pub(crate) seeds: Option<usize>,
     /// Protocol of meta-baselines and meta-mechanisms (`--protocol`).
     pub(crate) protocol: Protocol,
+    /// `--print-config`, `--config` and `--set`.
+    pub(crate) overrides: config::Overrides,
     data_arg: Option<PathBuf>,
 }
 
 impl Context {
+    /// The configuration to run: `default` (the experiment's protocol for this mode) with
+    /// `--config` and `--set` applied; an error holding [`config::PrintedConfig`] under
+    /// `--print-config`.
+    pub(crate) fn configure<C: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        default: C,
+    ) -> anyhow::Result<C> {
+        self.overrides.apply(default)
+    }
+
     /// Locates and verifies `dataset` (fetching it when possible) and reads `files` from it,
     /// recording the provenance in `report`.
     pub(crate) fn read_data(
@@ -356,8 +380,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
                 .out
                 .clone()
                 .unwrap_or_else(|| default_out(experiment.name, args));
-            let report_path = run_experiment(experiment, args, &out)?;
-            println!("wrote {}", report_path.display());
+            if let Some(report_path) = run_experiment(experiment, args, &out)? {
+                println!("wrote {}", report_path.display());
+            }
             Ok(())
         }
     }
@@ -386,7 +411,7 @@ fn run_experiment(
     experiment: &Experiment,
     args: &Args,
     out: &std::path::Path,
-) -> anyhow::Result<PathBuf> {
+) -> anyhow::Result<Option<PathBuf>> {
     if !experiment.name.starts_with("meta-")
         && (args.gradient != Gradient::Forward || args.seeds.is_some())
     {
@@ -410,11 +435,33 @@ fn run_experiment(
         gradient: args.gradient.into(),
         seeds: args.seeds.map(usize::from),
         protocol: args.protocol,
+        overrides: config::Overrides {
+            print: args.print_config,
+            file: args.config.clone(),
+            sets: args.sets.clone(),
+        },
         data_arg: args.data.clone(),
     };
+    if let Some(file) = &args.config {
+        config::check_file(file)?;
+    }
     let started = Instant::now();
-    let mut report =
-        (experiment.run)(&context).with_context(|| format!("experiment '{}'", experiment.name))?;
+    let mut report = match (experiment.run)(&context) {
+        Ok(report) => report,
+        Err(err) => {
+            if let Some(printed) = err.downcast_ref::<config::PrintedConfig>() {
+                print!("{printed}");
+                return Ok(None);
+            }
+            return Err(err.context(format!("experiment '{}'", experiment.name)));
+        }
+    };
+    if let Some(file) = &args.config {
+        report.option(format!("--config {}", file.display()));
+    }
+    for set in &args.sets {
+        report.option(format!("--set {set}"));
+    }
     report.timing("whole run", started.elapsed().as_secs_f64());
     let report_path = report.write(out)?;
     println!("{}: {}", experiment.name, report.headline());
@@ -425,7 +472,7 @@ fn run_experiment(
             report_path.display()
         );
     }
-    Ok(report_path)
+    Ok(Some(report_path))
 }
 
 /// Runs every experiment (each into its own directory under `--out`, or the default), then
@@ -435,6 +482,9 @@ fn run_all(args: &Args) -> anyhow::Result<()> {
         bail!(
             "--protocol faithful applies to meta-baselines and meta-mechanisms only, not to 'all'"
         );
+    }
+    if args.print_config || args.config.is_some() || !args.sets.is_empty() {
+        bail!("--print-config, --config and --set apply to one experiment, not to 'all'");
     }
     let mut failures = Vec::new();
     let mut summary = String::from("| experiment | outcome |\n|---|---|\n");
@@ -449,7 +499,8 @@ fn run_all(args: &Args) -> anyhow::Result<()> {
             None => default_out(experiment.name, args),
         };
         match run_experiment(experiment, args, &out) {
-            Ok(path) => {
+            Ok(None) => {}
+            Ok(Some(path)) => {
                 println!("wrote {}", path.display());
                 summary.push_str(&format!(
                     "| {} | ok: {} |\n",
@@ -478,4 +529,103 @@ fn run_all(args: &Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(quick: bool, protocol: Protocol, overrides: config::Overrides) -> Context {
+        Context {
+            seed: 0,
+            quick,
+            resume: false,
+            gradient: meta_plasticity::GradientMode::Forward,
+            seeds: None,
+            protocol,
+            overrides,
+            data_arg: None,
+        }
+    }
+
+    /// What `--print-config` prints for `experiment`, with `file` as `--config`.
+    fn printed(
+        experiment: &Experiment,
+        quick: bool,
+        protocol: Protocol,
+        file: Option<PathBuf>,
+    ) -> String {
+        let overrides = config::Overrides {
+            print: true,
+            file,
+            sets: Vec::new(),
+        };
+        let err = (experiment.run)(&context(quick, protocol, overrides))
+            .err()
+            .unwrap_or_else(|| panic!("{} ran instead of printing", experiment.name));
+        match err.downcast_ref::<config::PrintedConfig>() {
+            Some(text) => text.0.clone(),
+            None => panic!("{}: {err:#}", experiment.name),
+        }
+    }
+
+    /// Every experiment's configuration, quick and full, prints as TOML that reads back to the
+    /// same configuration (printed again from the file, it is the same text).
+    #[test]
+    fn every_default_config_round_trips_through_toml() {
+        let dir = std::env::temp_dir().join(format!("neuromol-configs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for experiment in EXPERIMENTS {
+            let protocols: &[Protocol] =
+                if matches!(experiment.name, "meta-baselines" | "meta-mechanisms") {
+                    &[Protocol::Project, Protocol::Faithful]
+                } else {
+                    &[Protocol::Project]
+                };
+            for &protocol in protocols {
+                for quick in [true, false] {
+                    let text = printed(experiment, quick, protocol, None);
+                    assert!(!text.trim().is_empty(), "{}", experiment.name);
+                    let file = dir.join(format!("{}-{quick}-{protocol:?}.toml", experiment.name));
+                    std::fs::write(&file, &text).unwrap();
+                    assert_eq!(
+                        printed(experiment, quick, protocol, Some(file)),
+                        text,
+                        "{} (quick {quick}, {protocol:?})",
+                        experiment.name
+                    );
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A bad `--set` stops an experiment before it reads any data, naming the key.
+    #[test]
+    fn bad_overrides_name_the_key() {
+        let meta = EXPERIMENTS
+            .iter()
+            .find(|e| e.name == "meta-mechanisms")
+            .unwrap();
+        let cases = [
+            ("n_seed=3", "n_seed"),
+            ("n_seeds=-1", "n_seeds"),
+            ("n_seeds=\"ten\"", "n_seeds"),
+            ("variants.0.1.n_episode=3", "n_episode"),
+            ("variants.9.1.n_episodes=3", "variants.9"),
+            ("late_window=nan", "late_window"),
+        ];
+        for (set, key) in cases {
+            let overrides = config::Overrides {
+                print: false,
+                file: None,
+                sets: vec![set.to_string()],
+            };
+            let err = (meta.run)(&context(true, Protocol::Project, overrides))
+                .err()
+                .unwrap_or_else(|| panic!("--set {set} was accepted"));
+            let text = format!("{err:#}");
+            assert!(text.contains(key), "--set {set}: {text}");
+        }
+    }
 }

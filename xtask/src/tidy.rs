@@ -90,6 +90,7 @@ pub(crate) const LAYERS: &[Layer] = &[
             "sha2",
             "anyhow",
             "rayon",
+            "toml",
         ],
     },
     Layer {

@@ -549,6 +549,7 @@ mod tests {
             gradient,
             seeds: None,
             protocol: Protocol::Project,
+            overrides: Default::default(),
             data_arg: None,
         };
         let leaf = |ctx: &Context| {

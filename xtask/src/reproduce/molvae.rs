@@ -137,7 +137,7 @@ struct Evaluated {
 
 /// Runs `molvae`.
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
-    let config = MolVaeConfig::new(ctx.quick);
+    let config = ctx.configure(MolVaeConfig::new(ctx.quick))?;
     let mut report = Report::new(
         "molvae",
         "GSVAE on QM9: base and physics-constrained models (paper C)",

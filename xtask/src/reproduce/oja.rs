@@ -516,7 +516,7 @@ fn claim_gain(report: &mut Report, claim: &str, measure: &str, gain: &[f64], see
 
 /// `reproduce oja-online`: batch 1 versus mini-batches.
 pub(crate) fn run_online(ctx: &Context) -> anyhow::Result<Report> {
-    let config = OjaConfig::new(ctx.quick);
+    let config = ctx.configure(OjaConfig::new(ctx.quick))?;
     let mut report = Report::new(
         "oja-online",
         "Oja's rule and online learning (paper A)",
@@ -657,7 +657,7 @@ pub(crate) fn run_online(ctx: &Context) -> anyhow::Result<Report> {
 
 /// `reproduce oja-depth`: accuracy versus the number of hidden layers.
 pub(crate) fn run_depth(ctx: &Context) -> anyhow::Result<Report> {
-    let config = OjaConfig::new(ctx.quick);
+    let config = ctx.configure(OjaConfig::new(ctx.quick))?;
     let mut report = Report::new(
         "oja-depth",
         "Oja's rule in deep networks (paper A)",
@@ -768,7 +768,7 @@ pub(crate) fn run_depth(ctx: &Context) -> anyhow::Result<Report> {
 
 /// `reproduce oja-init`: accuracy versus the scale of the initial weights.
 pub(crate) fn run_init(ctx: &Context) -> anyhow::Result<Report> {
-    let config = OjaConfig::new(ctx.quick);
+    let config = ctx.configure(OjaConfig::new(ctx.quick))?;
     let mut report = Report::new(
         "oja-init",
         "Oja's rule and sub-optimal initialisation (paper A)",

@@ -256,7 +256,7 @@ fn onset_step(curve: &[f64], eval_every: usize, threshold: f64) -> f64 {
 
 /// Runs the experiment.
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
-    let config = OnlineConfig::new(ctx.quick);
+    let config = ctx.configure(OnlineConfig::new(ctx.quick))?;
     let mut report = Report::new(
         "online-mnist",
         "Online learning with backprop, feedback alignment and plasticity rules (paper B Fig. 1)",

@@ -101,13 +101,13 @@ pub(crate) struct FeatureCache {
 
 /// Runs the experiment.
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
-    let config = ScatteringRunConfig {
+    let config = ctx.configure(ScatteringRunConfig {
         n_warp: 600,
         limit: ctx.quick.then_some(5_000),
         warp: WarpConfig::default(),
         bank: HalfCosineConfig::default(),
         cascade: ScatteringConfig::default(),
-    };
+    })?;
     let mut report = Report::new(
         "scattering",
         "Graph scattering features of QM9 (paper C encoder)",

@@ -108,7 +108,7 @@ impl Classifier {
 
 /// Runs the smoke experiment.
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
-    let config = SmokeConfig::new(ctx.quick);
+    let config = ctx.configure(SmokeConfig::new(ctx.quick))?;
     let mut report = Report::new(
         "smoke",
         "Online softmax regression on MNIST",

@@ -55,6 +55,7 @@ impl BaselinesConfig {
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let mut config = BaselinesConfig::new(ctx.quick, ctx.protocol);
     config.n_seeds = ctx.seeds.unwrap_or(config.n_seeds);
+    let config = ctx.configure(config)?;
     let mut report = Report::new(
         "meta-baselines",
         "Meta-learned learning rate θ0 under feedback alignment and backprop (paper B Fig. 3)",

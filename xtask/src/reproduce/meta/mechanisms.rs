@@ -75,6 +75,7 @@ const BIO: usize = 3;
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let mut config = MechanismsConfig::new(ctx.quick, ctx.protocol);
     config.n_seeds = ctx.seeds.unwrap_or(config.n_seeds);
+    let config = ctx.configure(config)?;
     let mut report = Report::new(
         "meta-mechanisms",
         "How eHebb and Oja help feedback alignment: angles and orthonormality (paper B Figs. 5, 7, 8)",

@@ -186,6 +186,7 @@ fn per_seed_table(runs: &[Finished], scales: [f64; N_TERMS]) -> String {
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let mut config = PoolConfig::new(ctx.quick);
     config.n_seeds = ctx.seeds.unwrap_or(config.n_seeds);
+    let mut config = ctx.configure(config)?;
     let mut report = Report::new(
         "meta-pool",
         "Meta-learning the ten-term plasticity pool with L1 (paper B Fig. 4)",

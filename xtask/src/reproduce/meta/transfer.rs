@@ -73,6 +73,7 @@ struct EvalSet<'a> {
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let mut config = TransferConfig::new(ctx.quick);
     config.n_seeds = ctx.seeds.unwrap_or(config.n_seeds);
+    let config = ctx.configure(config)?;
     let mut report = Report::new(
         "meta-transfer",
         "Transfer of meta-learned plasticity rules to held-out classes and other datasets",

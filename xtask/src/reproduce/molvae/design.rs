@@ -153,7 +153,7 @@ struct Cell {
 
 /// Runs `molvae-design`.
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
-    let config = DesignConfig::new(ctx.quick);
+    let config = ctx.configure(DesignConfig::new(ctx.quick))?;
     let mut report = Report::new(
         "molvae-design",
         "GSVAE conditional design: samples at target TPSA, MolWt and LogP (paper C, CVAE)",

@@ -97,7 +97,7 @@ const METHODS: [&str; 2] = ["BLR", "ridge ensemble"];
 
 /// Runs `molvae-predict`.
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
-    let config = PredictConfig::new(ctx.quick);
+    let config = ctx.configure(PredictConfig::new(ctx.quick))?;
     let mut report = Report::new(
         "molvae-predict",
         "GSVAE latent space → QM9 DFT targets with calibrated uncertainty (beyond paper C)",

@@ -88,7 +88,7 @@ struct Replica {
 
 /// Runs `molvae-uq`.
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
-    let config = UqConfig::new(ctx.quick);
+    let config = ctx.configure(UqConfig::new(ctx.quick))?;
     let mut report = Report::new(
         "molvae-uq",
         "GSVAE Bayesian-bootstrap bands of generated property histograms (paper C)",
