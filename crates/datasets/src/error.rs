@@ -99,6 +99,11 @@ pub enum Error {
         /// What is wrong, including the column number and name.
         msg: String,
     },
+    /// A CSV file has a valid header but no (well-formed) record.
+    NoRecords {
+        /// Malformed rows skipped on the way (0 for a header-only file).
+        skipped: usize,
+    },
     /// The reader failed.
     Io {
         /// 1-based line number being read when it failed.
@@ -160,6 +165,11 @@ impl fmt::Display for Error {
                 "bad CSV header: column {column} is {got:?}, expected {expected:?}"
             ),
             Error::Csv { line, msg } => write!(f, "CSV line {line}: {msg}"),
+            Error::NoRecords { skipped: 0 } => write!(f, "the CSV has a header but no records"),
+            Error::NoRecords { skipped } => write!(
+                f,
+                "the CSV has no well-formed record ({skipped} malformed rows skipped)"
+            ),
             Error::Io { line, msg } => write!(f, "read error at line {line}: {msg}"),
         }
     }
