@@ -371,10 +371,17 @@ impl fmt::Display for Rejection {
             }
             Rejection::Charged {
                 n_charged,
+                net_charge: 0,
+            } => write!(
+                f,
+                "charged: {n_charged} charged atoms, net charge 0 (zwitterion)"
+            ),
+            Rejection::Charged {
+                n_charged,
                 net_charge,
             } => write!(
                 f,
-                "charged: {n_charged} charged atoms, net charge {net_charge:+}"
+                "charged: {n_charged} charged atoms, net charge {net_charge:+} (ion)"
             ),
             Rejection::Valence {
                 atom: Some(atom),
@@ -434,6 +441,24 @@ impl Tally {
         }
     }
 
+    /// One line per verdict with its count (`ok 12`, then `valence 3`, … in rule order).
+    ///
+    /// # Example
+    /// ```
+    /// use molgraph::{Tally, admit_smiles};
+    /// let mut tally = Tally::default();
+    /// tally.record(1, "", &admit_smiles("C"));
+    /// tally.record(2, "", &admit_smiles("CFC"));
+    /// assert_eq!(tally.summary(), "ok 1\nvalence 1\n");
+    /// ```
+    pub fn summary(&self) -> String {
+        let mut out = format!("ok {}\n", self.n_admitted);
+        for (kind, count) in &self.rejected {
+            out.push_str(&format!("{} {count}\n", kind.name()));
+        }
+        out
+    }
+
     /// Inputs rejected, all kinds together.
     pub fn n_rejected(&self) -> usize {
         self.rejected.values().sum()
@@ -486,6 +511,45 @@ pub struct LineVerdict {
     pub verdict: Result<Admitted, Rejection>,
 }
 
+impl LineVerdict {
+    /// The verdict on one SMILES on `line`.
+    ///
+    /// # Example
+    /// ```
+    /// let verdict = molgraph::LineVerdict::of(3, "CCO");
+    /// assert_eq!(verdict.to_string(), "line 3: CCO: ok, heavy atoms 3, C2H6O");
+    /// ```
+    pub fn of(line: usize, smiles: &str) -> LineVerdict {
+        LineVerdict {
+            line,
+            smiles: smiles.to_owned(),
+            verdict: admit_smiles(smiles),
+        }
+    }
+}
+
+impl fmt::Display for LineVerdict {
+    /// `line L: SMILES: ok, heavy atoms N, FORMULA` or `line L: SMILES: reason: detail`; a
+    /// SMILES longer than 60 characters is shown by its prefix and length.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 60;
+        write!(f, "line {}: ", self.line)?;
+        match self.smiles.char_indices().nth(SHOWN) {
+            None => write!(f, "{}", self.smiles)?,
+            Some((cut, _)) => write!(f, "{}… ({} bytes)", &self.smiles[..cut], self.smiles.len())?,
+        }
+        match &self.verdict {
+            Ok(admitted) => write!(
+                f,
+                ": ok, heavy atoms {}, {}",
+                admitted.graph.n_heavy_atoms(),
+                admitted.graph.formula()
+            ),
+            Err(rejection) => write!(f, ": {rejection}"),
+        }
+    }
+}
+
 /// Reads one SMILES per line (blank lines and lines starting with `#` are skipped; a SMILES may
 /// be followed by whitespace and a name, which is ignored) and applies [`admit_smiles`] to each.
 ///
@@ -534,10 +598,6 @@ pub fn check_smiles_lines(mut reader: impl BufRead) -> std::io::Result<Vec<LineV
             continue;
         }
         let smiles = text.split_whitespace().next().unwrap_or_default();
-        out.push(LineVerdict {
-            line,
-            smiles: smiles.to_owned(),
-            verdict: admit_smiles(smiles),
-        });
+        out.push(LineVerdict::of(line, smiles));
     }
 }
