@@ -100,7 +100,13 @@ impl Context {
             .iter()
             .map(|name| {
                 let path = located.dir.join(name);
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                if name.ends_with(".gz") {
+                    datasets::idx::require_gzip(&bytes)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                }
+                Ok(bytes)
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let used: Vec<(String, String)> = located

@@ -223,16 +223,38 @@ fn check_pair(
             None
         }
     });
-    if let (Some(images), Some(labels)) = (parsed_images, parsed_labels)
-        && let Err(err) = datasets::LabelledImages::new(images, labels)
-    {
-        let (images_name, labels_name) = (checks[images_idx].name, checks[labels_idx].name);
-        checks[labels_idx].problems.push(format!(
-            "does not match its images file {images_name}: {err}"
-        ));
-        checks[images_idx].problems.push(format!(
-            "does not match its labels file {labels_name}: {err}"
-        ));
+    let (images_name, labels_name) = (checks[images_idx].name, checks[labels_idx].name);
+    if let (Some(images), Some(labels)) = (parsed_images, parsed_labels) {
+        match datasets::LabelledImages::new(images, labels) {
+            Err(err) => {
+                checks[labels_idx].problems.push(format!(
+                    "does not match its images file {images_name}: {err}"
+                ));
+                checks[images_idx].problems.push(format!(
+                    "does not match its labels file {labels_name}: {err}"
+                ));
+            }
+            Ok(set) => {
+                // The same checks the experiments make when they load the pair.
+                if let Err(err) = set.validate(&idx_spec(images_name)) {
+                    let target = match err {
+                        datasets::Error::LabelOutOfRange { .. } => labels_idx,
+                        _ => images_idx,
+                    };
+                    checks[target].problems.push(format!("structure: {err}"));
+                }
+            }
+        }
+    }
+}
+
+/// The shape and class count a registry images file must have.
+fn idx_spec(images_name: &str) -> datasets::idx::IdxSpec {
+    if images_name.starts_with("emnist-byclass") {
+        datasets::idx::IdxSpec::EMNIST_BYCLASS
+    } else {
+        // MNIST, Fashion-MNIST and EMNIST's MNIST split: 28 × 28, 10 classes.
+        datasets::idx::IdxSpec::MNIST
     }
 }
 
@@ -416,6 +438,46 @@ mod tests {
                 .contains("ends inside")
         );
         assert!(check_xyz(b"x\n").unwrap_err().contains("line 1"));
+    }
+
+    /// The structural problems `check_pair` finds for MNIST-named files holding `images` and
+    /// `labels`.
+    fn pair_problems(images: &datasets::Images, labels: &[u8]) -> (Vec<String>, Vec<String>) {
+        let new = |name| FileCheck {
+            name,
+            present: true,
+            sha256: None,
+            checksum_ok: false,
+            summary: None,
+            problems: Vec::new(),
+        };
+        let mut checks = vec![
+            new("t10k-images-idx3-ubyte.gz"),
+            new("t10k-labels-idx1-ubyte.gz"),
+        ];
+        let labels = datasets::Labels::new(labels.to_vec()).to_idx_bytes();
+        check_pair(
+            Some(&images.to_idx_bytes()),
+            Some(&labels),
+            &mut checks,
+            0,
+            1,
+        );
+        (checks[0].problems.clone(), checks[1].problems.clone())
+    }
+
+    #[test]
+    fn pairs_are_checked_against_the_dataset_shape_and_classes() {
+        let good = datasets::Images::new(28, 28, vec![0; 2 * 784]).unwrap();
+        assert_eq!(pair_problems(&good, &[0, 9]), (vec![], vec![]));
+        let (_, labels) = pair_problems(&good, &[0, 200]);
+        assert!(labels[0].contains("label 200"), "{labels:?}");
+        let wide = datasets::Images::new(28, 29, vec![0; 2 * 28 * 29]).unwrap();
+        let (images, _) = pair_problems(&wide, &[0, 1]);
+        assert!(images[0].contains("28x29"), "{images:?}");
+        let none = datasets::Images::new(28, 28, Vec::new()).unwrap();
+        let (images, _) = pair_problems(&none, &[]);
+        assert!(images[0].contains("empty"), "{images:?}");
     }
 
     #[test]

@@ -101,12 +101,8 @@ pub(crate) fn load_mnist_like(
     ];
     let bytes = ctx.read_data(dataset, &names, report)?;
     let parse = |images: usize, labels: usize| -> anyhow::Result<LabelledImages> {
-        let parsed = idx::parse_images(&bytes[images])
-            .with_context(|| format!("parsing {dataset}/{}", names[images]))?;
-        let parsed_labels = idx::parse_labels(&bytes[labels])
-            .with_context(|| format!("parsing {dataset}/{}", names[labels]))?;
-        LabelledImages::new(parsed, parsed_labels)
-            .with_context(|| format!("pairing {dataset}/{} with {}", names[images], names[labels]))
+        idx::parse_dataset(&bytes[images], &bytes[labels], &idx::IdxSpec::MNIST)
+            .with_context(|| format!("reading {dataset}/{} with {}", names[images], names[labels]))
     };
     Ok(TrainTest {
         train: ImageSet::from_labelled(&parse(0, 1)?),
