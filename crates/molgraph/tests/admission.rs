@@ -214,3 +214,47 @@ proptest! {
         }
     }
 }
+
+/// The SMILES corpus (`fixtures/smiles_corpus.csv`, made by `fixtures/make_smiles_corpus.py`
+/// with RDKit): every row's gate verdict is the one its construction expects, and the gate
+/// admits exactly the rows RDKit sanitises and that fit the representation's limits.
+#[test]
+fn gate_agrees_with_rdkit_on_the_smiles_corpus() {
+    let text = include_str!("fixtures/smiles_corpus.csv");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("smiles,family,expected,rdkit_sanitises,rdkit_admissible")
+    );
+    let mut tally = Tally::default();
+    let mut failures = Vec::new();
+    for (idx, line) in lines.enumerate() {
+        let line_no = idx + 2;
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields.len(), 5, "line {line_no}: {line}");
+        let (smiles, family, expected) = (fields[0], fields[1], fields[2]);
+        let rdkit_sanitises = fields[3] == "1";
+        let rdkit_admissible = fields[4] == "1";
+        let verdict = admit_smiles(smiles);
+        let ours = verdict.as_ref().map_or_else(|r| r.kind().name(), |_| "ok");
+        if ours != expected {
+            failures.push(format!(
+                "line {line_no} {smiles} ({family}): expected {expected}, got {ours}"
+            ));
+        }
+        if verdict.is_ok() != rdkit_admissible {
+            failures.push(format!(
+                "line {line_no} {smiles}: gate {ours}, RDKit admissible = {rdkit_admissible}"
+            ));
+        }
+        if verdict.is_ok() && !rdkit_sanitises {
+            failures.push(format!(
+                "line {line_no} {smiles}: admitted but RDKit refuses it"
+            ));
+        }
+        tally.record(line_no, smiles, &verdict);
+    }
+    println!("SMILES corpus: {}", tally.summary().replace('\n', "; "));
+    assert!(tally.n_total() >= 150, "{} cases", tally.n_total());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
