@@ -23,6 +23,9 @@ pub(crate) struct FileCheck {
     pub(crate) sha256: Option<String>,
     /// Whether a registry checksum matched.
     pub(crate) checksum_ok: bool,
+    /// Why the checksum did not match, when it did not (the content was still checked for
+    /// structure, and its sha256 is in `sha256`).
+    pub(crate) checksum_mismatch: Option<String>,
     /// A short description of what the structural check found, when it passed.
     pub(crate) summary: Option<String>,
     /// Every problem found; empty when the file is fine.
@@ -33,6 +36,12 @@ impl FileCheck {
     /// Whether the file is present, matches its checksum and parses.
     pub(crate) fn is_ok(&self) -> bool {
         self.present && self.checksum_ok && self.problems.is_empty()
+    }
+
+    /// Whether the file is present and parses but is not the shipped file (no known checksum):
+    /// a user's own data, acceptable where the user named the data directory.
+    pub(crate) fn is_user_data(&self) -> bool {
+        self.present && !self.checksum_ok && self.problems.is_empty() && self.sha256.is_some()
     }
 }
 
@@ -48,6 +57,7 @@ pub(crate) fn check_dataset(spec: &DatasetSpec, dir: &Path) -> Vec<FileCheck> {
             present: false,
             sha256: None,
             checksum_ok: false,
+            checksum_mismatch: None,
             summary: None,
             problems: Vec::new(),
         })
@@ -182,11 +192,20 @@ fn load(file: &FileSpec, dir: &Path, check: &mut FileCheck) -> Option<Vec<u8>> {
             Some(content)
         }
         Err(problem) => {
-            check.problems.push(problem);
-            match file.sha256_decompressed {
-                Some(_) => gunzip(&bytes).ok(),
-                None => Some(bytes),
-            }
+            check.checksum_mismatch = Some(problem);
+            let content = match file.sha256_decompressed {
+                Some(_) => match gunzip(&bytes) {
+                    Ok(content) => content,
+                    Err(err) => {
+                        // A `.gz` name with content that is not gzip is a structural problem.
+                        check.problems.push(format!("not a valid gzip file: {err}"));
+                        return None;
+                    }
+                },
+                None => bytes,
+            };
+            check.sha256 = Some(sha256_hex(&content));
+            Some(content)
         }
     }
 }
@@ -448,6 +467,7 @@ mod tests {
             present: true,
             sha256: None,
             checksum_ok: false,
+            checksum_mismatch: None,
             summary: None,
             problems: Vec::new(),
         };
