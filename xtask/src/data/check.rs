@@ -297,8 +297,21 @@ fn check_structure(format: Format, content: &[u8]) -> Result<String, String> {
             .map(|labels| format!("{} labels", labels.len()))
             .map_err(|err| format!("not a valid IDX labels file: {err}")),
         Format::Mapping { classes } => check_mapping(content, classes),
-        Format::Qm9Csv => datasets::qm9::parse_csv(content)
-            .map(|records| format!("{} molecules", records.len()))
+        Format::Qm9Csv => datasets::qm9::read_csv(content, datasets::qm9::Mode::Lenient)
+            .map(|table| {
+                let mut summary = format!("{} molecules", table.records.len());
+                if let Some(first) = table.skipped.first() {
+                    write!(
+                        summary,
+                        ", {} malformed rows skipped (first: line {}: {})",
+                        table.skipped.len(),
+                        first.line,
+                        first.msg
+                    )
+                    .expect("writing to a String cannot fail");
+                }
+                summary
+            })
             .map_err(|err| format!("not a valid QM9 CSV: {err}")),
         Format::Qm9Xyz => check_xyz(content),
         Format::Zip => check_zip(content),

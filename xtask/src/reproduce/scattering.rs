@@ -472,3 +472,44 @@ fn cdf_chart(warp: &SpectralWarp, graphs: &[Graph]) -> anyhow::Result<LineChart>
     .series(Series::line("empirical CDF", cdf))
     .series(Series::line("ω(λ), piecewise linear", warp_line)))
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A QM9 record with `smiles` and zero properties.
+    pub(crate) fn record(line: usize, smiles: &str) -> Qm9Record {
+        Qm9Record {
+            line,
+            gdb_idx: line as u32,
+            smiles: smiles.to_owned(),
+            inchi: "InChI=1S/x".to_owned(),
+            n_atoms: 1,
+            properties: [0.0; 15],
+        }
+    }
+
+    /// The SMILES corpus's rows as `(line, smiles, RDKit-admissible)`.
+    pub(crate) fn corpus() -> Vec<(usize, String, bool)> {
+        include_str!("../../../crates/molgraph/tests/fixtures/smiles_corpus.csv")
+            .lines()
+            .enumerate()
+            .skip(1)
+            .map(|(idx, line)| {
+                let fields: Vec<&str> = line.split(',').collect();
+                (idx + 1, fields[0].to_owned(), fields[4] == "1")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_rdkit_admissible_molecules_reach_the_feature_cache() {
+        let mut n_featurised = 0;
+        for (line, smiles, rdkit_admissible) in corpus() {
+            let featurised = to_item(&record(line, &smiles)).unwrap().is_ok();
+            assert_eq!(featurised, rdkit_admissible, "line {line}: {smiles}");
+            n_featurised += usize::from(featurised);
+        }
+        assert!(n_featurised >= 40);
+    }
+}

@@ -195,3 +195,21 @@ pub(crate) fn dense_graphs(molecules: &[Molecule]) -> Vec<DenseGraph> {
 pub(crate) fn mol_graphs(molecules: &[Molecule]) -> Vec<MolGraph> {
     molecules.iter().map(|m| m.graph.clone()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reproduce::scattering::tests::{corpus, record};
+
+    #[test]
+    fn only_rdkit_admissible_molecules_reach_a_training_set() {
+        for (line, smiles, rdkit_admissible) in corpus() {
+            let molecule = to_molecule(&record(line, &smiles));
+            assert_eq!(molecule.is_ok(), rdkit_admissible, "line {line}: {smiles}");
+            if let Ok(molecule) = molecule {
+                assert!(molecule.graph.validity().is_valid());
+                assert!(molecule.dense.charges.iter().all(|&c| c == 0));
+            }
+        }
+    }
+}
