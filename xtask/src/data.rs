@@ -150,8 +150,8 @@ pub(crate) fn require(dataset: Dataset, data_arg: Option<&Path>) -> anyhow::Resu
         }
     }
     let checks = check::check_dataset(spec, &dir);
-    // Under `--data DIR`, a file that is not the shipped one is the user's own data: accepted
-    // once its structure checks pass, and reported as such.
+    // Deviation: under `--data DIR`, a file that is not the shipped one is the user's own data:
+    // accepted once its structure checks pass, and reported as such.
     let accept_user_data = root.source == Source::Arg;
     let problems: Vec<String> = checks
         .iter()

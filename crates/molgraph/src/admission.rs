@@ -160,6 +160,8 @@ impl MolGraph {
         if n_heavy > MAX_ATOMS {
             return Err(Rejection::TooManyAtoms { count: n_heavy });
         }
+        // Deviation: RDKit sanitises charged molecules (and zwitterions), but the GSVAE
+        // representation has no charge channel, so every formal charge as written is rejected.
         let charges: Vec<i8> = self
             .atoms()
             .iter()
@@ -343,6 +345,7 @@ impl From<Error> for Rejection {
                         valence,
                         max,
                     },
+                    // Deviation: RDKit sanitises radicals; implicit hydrogens cannot hold them.
                     SmilesErrorKind::Radical { atom, .. } => Rejection::Radical { atom },
                 }
             }

@@ -15,6 +15,10 @@ use crate::{
     Atom, AtomClass, Bond, BondOrder, Error, MAX_ATOMS, MolGraph, Result, SmilesErrorKind, kekule,
 };
 
+/// Most explicit hydrogen atoms `[H]` a string may hold: 4 per heavy atom (which also bounds the
+/// work of folding them).
+const MAX_HYDROGENS: usize = 4 * MAX_ATOMS;
+
 /// Parses a SMILES string into a Kekulé heavy-atom graph with implicit hydrogens.
 ///
 /// Atoms are numbered in order of appearance and bonds are added in order of appearance (a ring
@@ -234,6 +238,12 @@ impl<'a> Parser<'a> {
                     } else {
                         self.organic_atom()?
                     };
+                    if atom.hydrogen && self.atoms.len() - self.n_heavy() == MAX_HYDROGENS {
+                        return self.error(
+                            start,
+                            format!("more than {MAX_HYDROGENS} explicit hydrogen atoms"),
+                        );
+                    }
                     if !atom.hydrogen && self.n_heavy() == MAX_ATOMS {
                         return Err(Error::TooManyAtoms {
                             count: MAX_ATOMS + 1,

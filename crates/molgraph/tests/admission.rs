@@ -258,3 +258,20 @@ fn gate_agrees_with_rdkit_on_the_smiles_corpus() {
     assert!(tally.n_total() >= 150, "{} cases", tally.n_total());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn explicit_hydrogens_are_bounded() {
+    // Folding scans the bonds once per hydrogen, so their number is capped and a million `[H]`
+    // fail fast.
+    let many = format!("C{}", "([H])".repeat(37));
+    let err = parse_smiles(&many).unwrap_err();
+    assert!(
+        err.to_string().contains("more than 36 explicit hydrogen"),
+        "{err}"
+    );
+    let huge = "[H]".repeat(1_000_000);
+    assert_eq!(
+        admit_smiles(&huge).unwrap_err().kind(),
+        RejectionKind::Syntax
+    );
+}

@@ -333,8 +333,9 @@ fn check_mapping(content: &[u8], classes: usize) -> Result<String, String> {
             Some((label, _)) if label == line_idx => n_lines += 1,
             _ => {
                 return Err(format!(
-                    "line {}: expected `{line_idx} <ascii code>`, found {line:?}",
-                    line_idx + 1
+                    "line {}: expected `{line_idx} <ascii code>`, found {}",
+                    line_idx + 1,
+                    datasets::qm9::quote(line)
                 ));
             }
         }
@@ -356,8 +357,9 @@ fn check_xyz(content: &[u8]) -> Result<String, String> {
     while let Some((line_idx, header)) = lines.next() {
         let n_atoms: usize = header.trim().parse().map_err(|_| {
             format!(
-                "line {}: expected an atom count, found {header:?}",
-                line_idx + 1
+                "line {}: expected an atom count, found {}",
+                line_idx + 1,
+                datasets::qm9::quote(header)
             )
         })?;
         if lines.next().is_none() {
@@ -371,8 +373,9 @@ fn check_xyz(content: &[u8]) -> Result<String, String> {
                 Some((_, atom)) if atom.split_whitespace().count() == 5 => {}
                 Some((atom_idx, atom)) => {
                     return Err(format!(
-                        "line {}: expected `element x y z charge`, found {atom:?}",
-                        atom_idx + 1
+                        "line {}: expected `element x y z charge`, found {}",
+                        atom_idx + 1,
+                        datasets::qm9::quote(atom)
                     ));
                 }
                 None => {
