@@ -38,22 +38,32 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     match &args.command {
         Command::Check { file, strict } => {
             let (verdicts, malformed) = check_file(file, *strict)?;
-            let mut tally = Tally::default();
-            for verdict in &verdicts {
-                println!("{verdict}");
-                tally.record(verdict.line, &verdict.smiles, &verdict.verdict);
-            }
-            for row in &malformed {
-                println!("line {}: malformed row skipped: {}", row.line, row.msg);
-            }
-            println!("--");
-            print!("{}", tally.summary());
-            if !malformed.is_empty() {
-                println!("malformed-row {}", malformed.len());
-            }
+            print!("{}", render(&verdicts, &malformed));
             Ok(())
         }
     }
+}
+
+/// One line per verdict, one per malformed row, then `--` and the counts by verdict.
+fn render(verdicts: &[LineVerdict], malformed: &[qm9::SkippedRow]) -> String {
+    let mut out = String::new();
+    let mut tally = Tally::default();
+    for verdict in verdicts {
+        out.push_str(&format!("{verdict}\n"));
+        tally.record(verdict.line, &verdict.smiles, &verdict.verdict);
+    }
+    for row in malformed {
+        out.push_str(&format!(
+            "line {}: malformed row skipped: {}\n",
+            row.line, row.msg
+        ));
+    }
+    out.push_str("--\n");
+    out.push_str(&tally.summary());
+    if !malformed.is_empty() {
+        out.push_str(&format!("malformed-row {}\n", malformed.len()));
+    }
+    out
 }
 
 /// The verdicts on `file`'s SMILES and, for a CSV, its malformed rows.
@@ -113,6 +123,13 @@ mod tests {
         )
         .unwrap();
         let (verdicts, malformed) = check_file(&csv, false).unwrap();
+        assert_eq!(
+            render(&verdicts, &malformed),
+            "line 2: C: ok, heavy atoms 1, CH4\n\
+             line 3: CO(C)C: valence: atom 1 has valence 3 > 2\n\
+             line 4: malformed row skipped: expected 19 columns, got 3\n\
+             --\nok 1\nvalence 1\nmalformed-row 1\n"
+        );
         assert_eq!(verdicts.len(), 2);
         assert!(verdicts[0].verdict.is_ok());
         assert_eq!(verdicts[1].line, 3);

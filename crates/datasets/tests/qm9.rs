@@ -334,3 +334,39 @@ proptest! {
         let _ = qm9::parse_csv(bytes.as_slice());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// After a valid header, lenient reading accounts for every non-blank line: each is a record
+    /// or a skipped row with its own line number, and only a file with no record is an error.
+    #[test]
+    fn lenient_reading_accounts_for_every_line(
+        rows in proptest::collection::vec((0usize..20, any::<bool>(), "[ -~]{0,12}"), 0..12)
+    ) {
+        let fixture_rows: Vec<&str> = FIXTURE.lines().skip(1).collect();
+        let mut text = HEADER.join(",");
+        let mut n_lines = 0;
+        for (idx, garble, junk) in &rows {
+            let row = if *garble { format!("{}{junk}", fixture_rows[*idx]) } else { fixture_rows[*idx].to_owned() };
+            text.push('\n');
+            text.push_str(&row);
+            if !row.trim().is_empty() {
+                n_lines += 1;
+            }
+        }
+        match qm9::read_csv(text.as_bytes(), Mode::Lenient) {
+            Ok(table) => {
+                prop_assert_eq!(table.records.len() + table.skipped.len(), n_lines);
+                let mut lines: Vec<usize> = table.records.iter().map(|r| r.line)
+                    .chain(table.skipped.iter().map(|s| s.line)).collect();
+                lines.sort_unstable();
+                lines.dedup();
+                prop_assert_eq!(lines.len(), n_lines);
+                prop_assert!(lines.iter().all(|&l| (2..=rows.len() + 1).contains(&l)));
+            }
+            Err(Error::NoRecords { skipped }) => prop_assert_eq!(skipped, n_lines),
+            Err(other) => prop_assert!(false, "unexpected error {other}"),
+        }
+    }
+}
