@@ -520,12 +520,32 @@ mod tests {
     /// A data directory holding the 10-image MNIST fixture under every MNIST name, with the
     /// label of item 3 set to `label`.
     fn user_mnist(tag: &str, label: u8) -> PathBuf {
+        user_mnist_with(tag, &|_, labels| labels[8 + 3] = label, false)
+    }
+
+    /// A data directory holding the 10-image MNIST fixture under every MNIST name, its raw
+    /// images and labels changed by `edit` and written gzip-compressed (raw if `raw`).
+    fn user_mnist_with(tag: &str, edit: &dyn Fn(&mut Vec<u8>, &mut Vec<u8>), raw: bool) -> PathBuf {
         let fixtures = crate::project_root().join("crates/datasets/tests/fixtures");
-        let images = std::fs::read(fixtures.join("mnist-t10k-10-images-idx3-ubyte.gz")).unwrap();
-        let labels = std::fs::read(fixtures.join("mnist-t10k-10-labels-idx1-ubyte.gz")).unwrap();
-        let mut labels = datasets::idx::decompress(&labels).unwrap().into_owned();
-        labels[8 + 3] = label;
-        let labels = gzip_stored(&labels);
+        let read = |name: &str| {
+            let bytes = std::fs::read(fixtures.join(name)).unwrap();
+            datasets::idx::decompress(&bytes).unwrap().into_owned()
+        };
+        let mut images = read("mnist-t10k-10-images-idx3-ubyte.gz");
+        let mut labels = read("mnist-t10k-10-labels-idx1-ubyte.gz");
+        edit(&mut images, &mut labels);
+        let pack = |bytes: &[u8]| {
+            if raw {
+                bytes.to_vec()
+            } else {
+                // Stored blocks hold at most 65,535 bytes each: one member per chunk.
+                bytes
+                    .chunks(60_000)
+                    .flat_map(gzip_stored)
+                    .collect::<Vec<u8>>()
+            }
+        };
+        let (images, labels) = (pack(&images), pack(&labels));
         let dir = std::env::temp_dir().join(format!("neuromol-user-{tag}-{}", std::process::id()));
         let mnist = dir.join("mnist");
         std::fs::create_dir_all(&mnist).unwrap();
@@ -538,6 +558,68 @@ mod tests {
             std::fs::write(mnist.join(name), bytes).unwrap();
         }
         dir
+    }
+
+    #[test]
+    fn bad_user_data_is_refused_naming_file_and_problem() {
+        type Edit = fn(&mut Vec<u8>, &mut Vec<u8>);
+        let cases: [(&str, Edit, bool, &str); 6] = [
+            (
+                "label",
+                |_, l| l[8 + 9] = 10,
+                false,
+                "labels-idx1-ubyte.gz: structure: label 10 of item 9",
+            ),
+            (
+                "shape",
+                |i, _| {
+                    i[11] = 14;
+                    i[15] = 56;
+                },
+                false,
+                "images-idx3-ubyte.gz: structure: images are 14x56",
+            ),
+            (
+                "count",
+                |_, l| {
+                    l.pop();
+                    l[7] = 9;
+                },
+                false,
+                "count mismatch: 10 images but 9 labels",
+            ),
+            (
+                "empty",
+                |i, l| {
+                    i.truncate(16);
+                    i[7] = 0;
+                    l.truncate(8);
+                    l[7] = 0;
+                },
+                false,
+                "structure: empty IDX dataset",
+            ),
+            (
+                "truncated",
+                |i, _| {
+                    i.pop();
+                },
+                false,
+                "truncated IDX images data",
+            ),
+            (
+                "raw",
+                |_, _| {},
+                true,
+                "images-idx3-ubyte.gz: not a valid gzip file",
+            ),
+        ];
+        for (tag, edit, raw, expected) in cases {
+            let dir = user_mnist_with(tag, &edit, raw);
+            let err = format!("{:#}", require(Dataset::Mnist, Some(&dir)).unwrap_err());
+            assert!(err.contains(expected), "{tag}: {err}");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
     }
 
     #[test]
