@@ -18,12 +18,13 @@ pub(crate) struct ImageSet {
     pub(crate) labels: Vec<usize>,
     /// Values per image.
     pub(crate) n_inputs: usize,
-    /// Number of classes (largest label + 1).
+    /// Number of classes: the dataset's (every label is below it), not the largest label + 1,
+    /// so a split that lacks a class keeps the dataset's output width.
     pub(crate) n_classes: usize,
 }
 
 impl ImageSet {
-    fn from_labelled(data: &LabelledImages) -> ImageSet {
+    fn from_labelled(data: &LabelledImages, n_classes: usize) -> ImageSet {
         let n_inputs = data.images().image_len();
         let mut pixels = vec![0.0f32; data.len() * n_inputs];
         for (idx, chunk) in pixels.chunks_exact_mut(n_inputs).enumerate() {
@@ -39,7 +40,7 @@ impl ImageSet {
             pixels,
             labels,
             n_inputs,
-            n_classes: data.n_classes(),
+            n_classes,
         }
     }
 
@@ -105,8 +106,8 @@ pub(crate) fn load_mnist_like(
             .with_context(|| format!("reading {dataset}/{} with {}", names[images], names[labels]))
     };
     Ok(TrainTest {
-        train: ImageSet::from_labelled(&parse(0, 1)?),
-        test: ImageSet::from_labelled(&parse(2, 3)?),
+        train: ImageSet::from_labelled(&parse(0, 1)?, idx::IdxSpec::MNIST.n_classes),
+        test: ImageSet::from_labelled(&parse(2, 3)?, idx::IdxSpec::MNIST.n_classes),
     })
 }
 
