@@ -110,6 +110,9 @@ pub(crate) struct Located {
     /// one that was verified, of the decompressed content for gzip files (so it is the same for an
     /// official download and the mirror's copy) and of the file itself otherwise.
     pub(crate) files: Vec<(String, String)>,
+    /// Files with no known checksum, accepted after their structural checks because the user
+    /// named the data directory with `--data`.
+    pub(crate) user_data: Vec<String>,
 }
 
 /// Finds `dataset` by the lookup order and verifies every file's checksum and structure.
@@ -147,9 +150,18 @@ pub(crate) fn require(dataset: Dataset, data_arg: Option<&Path>) -> anyhow::Resu
         }
     }
     let checks = check::check_dataset(spec, &dir);
+    // Deviation: under `--data DIR`, a file that is not the shipped one is the user's own data:
+    // accepted once its structure checks pass, and reported as such.
+    let accept_user_data = root.source == Source::Arg;
     let problems: Vec<String> = checks
         .iter()
+        .filter(|check| !(accept_user_data && check.is_user_data()))
         .flat_map(|check| problem_lines(check, &dir))
+        .collect();
+    let user_data = checks
+        .iter()
+        .filter(|check| check.is_user_data())
+        .map(|check| check.name.to_owned())
         .collect();
     if !problems.is_empty() {
         bail!(
@@ -167,7 +179,11 @@ pub(crate) fn require(dataset: Dataset, data_arg: Option<&Path>) -> anyhow::Resu
             (check.name.to_owned(), sha)
         })
         .collect();
-    Ok(Located { dir, files })
+    Ok(Located {
+        dir,
+        files,
+        user_data,
+    })
 }
 
 /// Runs `cargo xtask data ...`.
@@ -297,8 +313,9 @@ fn problem_lines(check: &FileCheck, dir: &Path) -> Vec<String> {
         )];
     }
     check
-        .problems
+        .checksum_mismatch
         .iter()
+        .chain(&check.problems)
         .map(|problem| format!("{}: {problem}", check.name))
         .collect()
 }
@@ -368,6 +385,13 @@ fn verify(root: &Root, dataset: Option<Dataset>) -> anyhow::Result<()> {
                 let sha = check.sha256.as_deref().unwrap_or("");
                 println!(
                     "  ok       {:<45} checksum ok, {summary} (sha256 {sha})",
+                    check.name
+                );
+            } else if root.source == Source::Arg && check.is_user_data() {
+                let summary = check.summary.as_deref().unwrap_or("");
+                let sha = check.sha256.as_deref().unwrap_or("");
+                println!(
+                    "  user     {:<45} user data (no known checksum), structure ok: {summary} (sha256 {sha})",
                     check.name
                 );
             } else {
@@ -467,6 +491,153 @@ mod tests {
                 "{err}"
             );
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A gzip stream holding `data` in one stored (uncompressed) deflate block.
+    fn gzip_stored(data: &[u8]) -> Vec<u8> {
+        let mut crc = !0u32;
+        for &byte in data {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        let len = u16::try_from(data.len()).unwrap();
+        let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255, 1];
+        out.extend(len.to_le_bytes());
+        out.extend((!len).to_le_bytes());
+        out.extend(data);
+        out.extend((!crc).to_le_bytes());
+        out.extend(u32::try_from(data.len()).unwrap().to_le_bytes());
+        out
+    }
+
+    /// A data directory holding the 10-image MNIST fixture under every MNIST name, with the
+    /// label of item 3 set to `label`.
+    fn user_mnist(tag: &str, label: u8) -> PathBuf {
+        user_mnist_with(tag, &|_, labels| labels[8 + 3] = label, false)
+    }
+
+    /// A data directory holding the 10-image MNIST fixture under every MNIST name, its raw
+    /// images and labels changed by `edit` and written gzip-compressed (raw if `raw`).
+    fn user_mnist_with(tag: &str, edit: &dyn Fn(&mut Vec<u8>, &mut Vec<u8>), raw: bool) -> PathBuf {
+        let fixtures = crate::project_root().join("crates/datasets/tests/fixtures");
+        let read = |name: &str| {
+            let bytes = std::fs::read(fixtures.join(name)).unwrap();
+            datasets::idx::decompress(&bytes).unwrap().into_owned()
+        };
+        let mut images = read("mnist-t10k-10-images-idx3-ubyte.gz");
+        let mut labels = read("mnist-t10k-10-labels-idx1-ubyte.gz");
+        edit(&mut images, &mut labels);
+        let pack = |bytes: &[u8]| {
+            if raw {
+                bytes.to_vec()
+            } else {
+                // Stored blocks hold at most 65,535 bytes each: one member per chunk.
+                bytes
+                    .chunks(60_000)
+                    .flat_map(gzip_stored)
+                    .collect::<Vec<u8>>()
+            }
+        };
+        let (images, labels) = (pack(&images), pack(&labels));
+        let dir = std::env::temp_dir().join(format!("neuromol-user-{tag}-{}", std::process::id()));
+        let mnist = dir.join("mnist");
+        std::fs::create_dir_all(&mnist).unwrap();
+        for (name, bytes) in [
+            ("train-images-idx3-ubyte.gz", &images),
+            ("train-labels-idx1-ubyte.gz", &labels),
+            ("t10k-images-idx3-ubyte.gz", &images),
+            ("t10k-labels-idx1-ubyte.gz", &labels),
+        ] {
+            std::fs::write(mnist.join(name), bytes).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn bad_user_data_is_refused_naming_file_and_problem() {
+        type Edit = fn(&mut Vec<u8>, &mut Vec<u8>);
+        let cases: [(&str, Edit, bool, &str); 6] = [
+            (
+                "label",
+                |_, l| l[8 + 9] = 10,
+                false,
+                "labels-idx1-ubyte.gz: structure: label 10 of item 9",
+            ),
+            (
+                "shape",
+                |i, _| {
+                    i[11] = 14;
+                    i[15] = 56;
+                },
+                false,
+                "images-idx3-ubyte.gz: structure: images are 14x56",
+            ),
+            (
+                "count",
+                |_, l| {
+                    l.pop();
+                    l[7] = 9;
+                },
+                false,
+                "count mismatch: 10 images but 9 labels",
+            ),
+            (
+                "empty",
+                |i, l| {
+                    i.truncate(16);
+                    i[7] = 0;
+                    l.truncate(8);
+                    l[7] = 0;
+                },
+                false,
+                "structure: empty IDX dataset",
+            ),
+            (
+                "truncated",
+                |i, _| {
+                    i.pop();
+                },
+                false,
+                "truncated IDX images data",
+            ),
+            (
+                "raw",
+                |_, _| {},
+                true,
+                "images-idx3-ubyte.gz: not a valid gzip file",
+            ),
+        ];
+        for (tag, edit, raw, expected) in cases {
+            let dir = user_mnist_with(tag, &edit, raw);
+            let err = format!("{:#}", require(Dataset::Mnist, Some(&dir)).unwrap_err());
+            assert!(err.contains(expected), "{tag}: {err}");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn user_data_is_accepted_after_structural_checks() {
+        let dir = user_mnist("ok", 7);
+        let located = require(Dataset::Mnist, Some(&dir)).unwrap();
+        assert_eq!(located.user_data.len(), 4);
+        // The recorded sha256 is the decompressed content's, as for shipped files.
+        let labels_sha = &located.files[1].1;
+        assert_eq!(labels_sha.len(), 64);
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let dir = user_mnist("bad", 200);
+        let err = format!("{:#}", require(Dataset::Mnist, Some(&dir)).unwrap_err());
+        assert!(
+            err.contains("train-labels-idx1-ubyte.gz: structure: label 200 of item 3"),
+            "{err}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

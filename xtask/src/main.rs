@@ -9,6 +9,7 @@
 
 mod bench;
 mod data;
+mod molecules;
 mod report;
 mod reproduce;
 mod results;
@@ -35,6 +36,8 @@ enum Task {
     Reproduce(reproduce::Args),
     /// Fetch, verify or locate the datasets.
     Data(data::Args),
+    /// Check molecules (SMILES lists or QM9-style CSVs) against the representation's gate.
+    Molecules(molecules::Args),
     /// Check the repository's structural rules (layer table, banned APIs, file headers).
     Tidy,
     /// Run the criterion benchmarks (and, where PyTorch is installed, the side-by-side comparisons).
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Reproduce(args) => reproduce::run(&args),
         Task::Data(args) => data::run(&args),
+        Task::Molecules(args) => molecules::run(&args),
         Task::Tidy => tidy::run(&project_root()),
         Task::Bench(args) => bench::run(&args),
         Task::Results(args) => results::run(&args),

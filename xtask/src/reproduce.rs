@@ -163,7 +163,13 @@ impl Context {
             .iter()
             .map(|name| {
                 let path = located.dir.join(name);
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                if name.ends_with(".gz") {
+                    datasets::idx::require_gzip(&bytes)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                }
+                Ok(bytes)
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let used: Vec<(String, String)> = located
@@ -172,8 +178,26 @@ impl Context {
             .filter(|(name, _)| files.contains(&name.as_str()))
             .cloned()
             .collect();
+        let user_data: Vec<&str> = located
+            .user_data
+            .iter()
+            .map(String::as_str)
+            .filter(|name| files.contains(name))
+            .collect();
+        let dataset_label = if user_data.is_empty() {
+            dataset.name().to_string()
+        } else {
+            // Files that are not the shipped ones: the provenance says so next to their sha256.
+            report.note(format!(
+                "**User data**: {dataset} files {} in `{}` have no known checksum; they were \
+                 accepted after their structural checks, and their sha256 is recorded above.",
+                user_data.join(", "),
+                located.dir.display()
+            ));
+            format!("{} (user data: {})", dataset.name(), user_data.join(", "))
+        };
         report.data(DataProvenance {
-            dataset: dataset.name().to_string(),
+            dataset: dataset_label,
             dir: located.dir.clone(),
             files: used,
         });

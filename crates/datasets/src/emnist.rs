@@ -12,6 +12,7 @@
 use crate::{
     error::{Error, Result},
     idx::{LabelledImages, Labels},
+    qm9::quote,
 };
 
 /// The lowercase letters that EMNIST ByMerge (and so Balanced) merges into their uppercase class.
@@ -64,21 +65,25 @@ impl Mapping {
             };
             let code_field = fields
                 .next()
-                .ok_or_else(|| err(format!("expected `label ascii_code`, got {line:?}")))?;
+                .ok_or_else(|| err(format!("expected `label ascii_code`, got {}", quote(line))))?;
             let label: u8 = label_field.parse().map_err(|_| {
                 err(format!(
-                    "label {label_field:?} is not an integer in 0..=255"
+                    "label {} is not an integer in 0..=255",
+                    quote(label_field)
                 ))
             })?;
-            let code: u32 = code_field
-                .parse()
-                .map_err(|_| err(format!("character code {code_field:?} is not an integer")))?;
+            let code: u32 = code_field.parse().map_err(|_| {
+                err(format!(
+                    "character code {} is not an integer",
+                    quote(code_field)
+                ))
+            })?;
             let ch = char::from_u32(code)
                 .ok_or_else(|| err(format!("character code {code} is not a character")))?;
             for extra in fields {
                 extra
                     .parse::<u32>()
-                    .map_err(|_| err(format!("extra field {extra:?} is not an integer")))?;
+                    .map_err(|_| err(format!("extra field {} is not an integer", quote(extra))))?;
             }
             let slot = usize::from(label);
             if mapping.chars.len() <= slot {

@@ -51,6 +51,24 @@ pub enum Error {
         /// Why they were rejected.
         reason: &'static str,
     },
+    /// A file that must be gzip-compressed (its name says `.gz`) does not start with the gzip
+    /// magic `1f 8b`.
+    NotGzip {
+        /// The first bytes found (at most 4).
+        first_bytes: Vec<u8>,
+    },
+    /// A dataset with no items.
+    Empty {
+        /// What is empty.
+        what: &'static str,
+    },
+    /// Images of another shape than the dataset's.
+    ShapeMismatch {
+        /// The dataset's `(rows, cols)`.
+        expected: (usize, usize),
+        /// The file's `(rows, cols)`.
+        got: (usize, usize),
+    },
     /// An image set and a label set do not have the same number of items.
     CountMismatch {
         /// Number of images.
@@ -99,6 +117,11 @@ pub enum Error {
         /// What is wrong, including the column number and name.
         msg: String,
     },
+    /// A CSV file has a valid header but no (well-formed) record.
+    NoRecords {
+        /// Malformed rows skipped on the way (0 for a header-only file).
+        skipped: usize,
+    },
     /// The reader failed.
     Io {
         /// 1-based line number being read when it failed.
@@ -136,6 +159,17 @@ impl fmt::Display for Error {
             Error::BadDims { what, dims, reason } => {
                 write!(f, "bad dimensions {dims:?} for {what}: {reason}")
             }
+            Error::NotGzip { first_bytes } => write!(
+                f,
+                "not gzip-compressed although the name says .gz: starts with {first_bytes:02x?}, \
+                 not 1f 8b"
+            ),
+            Error::Empty { what } => write!(f, "empty {what}: no items"),
+            Error::ShapeMismatch { expected, got } => write!(
+                f,
+                "images are {}x{}, the dataset's are {}x{}",
+                got.0, got.1, expected.0, expected.1
+            ),
             Error::CountMismatch { images, labels } => {
                 write!(f, "count mismatch: {images} images but {labels} labels")
             }
@@ -160,6 +194,11 @@ impl fmt::Display for Error {
                 "bad CSV header: column {column} is {got:?}, expected {expected:?}"
             ),
             Error::Csv { line, msg } => write!(f, "CSV line {line}: {msg}"),
+            Error::NoRecords { skipped: 0 } => write!(f, "the CSV has a header but no records"),
+            Error::NoRecords { skipped } => write!(
+                f,
+                "the CSV has no well-formed record ({skipped} malformed rows skipped)"
+            ),
             Error::Io { line, msg } => write!(f, "read error at line {line}: {msg}"),
         }
     }

@@ -132,6 +132,88 @@ pub fn parse_labelled(images: &[u8], labels: &[u8]) -> Result<LabelledImages> {
     LabelledImages::new(parse_images(images)?, parse_labels(labels)?)
 }
 
+/// What a dataset's IDX files must hold: image shape and number of classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdxSpec {
+    /// Image rows.
+    pub rows: usize,
+    /// Image columns.
+    pub cols: usize,
+    /// Number of classes; every label is below it.
+    pub n_classes: usize,
+}
+
+impl IdxSpec {
+    /// MNIST: 28 × 28 digits, 10 classes.
+    pub const MNIST: IdxSpec = IdxSpec {
+        rows: 28,
+        cols: 28,
+        n_classes: 10,
+    };
+    /// Fashion-MNIST: 28 × 28 articles, 10 classes.
+    pub const FASHION_MNIST: IdxSpec = IdxSpec::MNIST;
+    /// EMNIST ByClass: 28 × 28 characters, 62 classes (digits, upper and lower case).
+    pub const EMNIST_BYCLASS: IdxSpec = IdxSpec {
+        rows: 28,
+        cols: 28,
+        n_classes: 62,
+    };
+    /// EMNIST Balanced (and the balanced-47 view of ByClass): 47 classes.
+    pub const EMNIST_BALANCED: IdxSpec = IdxSpec {
+        rows: 28,
+        cols: 28,
+        n_classes: 47,
+    };
+}
+
+/// Parses an image file and a label file as a dataset of shape `spec`, with every structural
+/// check: the checks of [`parse_labelled`], then [`LabelledImages::validate`].
+///
+/// # Errors
+///
+/// Those of [`parse_labelled`], [`Error::Empty`], [`Error::ShapeMismatch`] and
+/// [`Error::LabelOutOfRange`].
+///
+/// # Example
+///
+/// ```
+/// use datasets::{Images, Labels, idx::{self, IdxSpec}};
+/// let spec = IdxSpec { rows: 1, cols: 2, n_classes: 3 };
+/// let images = Images::new(1, 2, vec![0, 9, 8, 7])?.to_idx_bytes();
+/// assert!(idx::parse_dataset(&images, &Labels::new(vec![2, 0]).to_idx_bytes(), &spec).is_ok());
+/// assert!(idx::parse_dataset(&images, &Labels::new(vec![3, 0]).to_idx_bytes(), &spec).is_err());
+/// # Ok::<(), datasets::Error>(())
+/// ```
+pub fn parse_dataset(images: &[u8], labels: &[u8], spec: &IdxSpec) -> Result<LabelledImages> {
+    let set = parse_labelled(images, labels)?;
+    set.validate(spec)?;
+    Ok(set)
+}
+
+/// Checks that `bytes` are a gzip stream (start with `1f 8b`), for files whose name says `.gz`:
+/// [`decompress`] passes other input through unchanged, so without this check raw bytes under a
+/// `.gz` name would be read silently.
+///
+/// # Errors
+///
+/// [`Error::NotGzip`] when the gzip magic is missing.
+///
+/// # Example
+///
+/// ```
+/// assert!(datasets::idx::require_gzip(&[0x1f, 0x8b, 8]).is_ok());
+/// assert!(datasets::idx::require_gzip(&[0, 0, 8, 1]).is_err());
+/// ```
+pub fn require_gzip(bytes: &[u8]) -> Result<()> {
+    if is_gzip(bytes) {
+        Ok(())
+    } else {
+        Err(Error::NotGzip {
+            first_bytes: bytes.iter().take(4).copied().collect(),
+        })
+    }
+}
+
 /// Whether `bytes` start with the gzip magic.
 fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b])

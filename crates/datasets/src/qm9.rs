@@ -9,7 +9,11 @@
 //!
 //! Fields follow standard CSV quoting (InChI strings contain commas and are quoted; `""` is an
 //! escaped quote). A record must fit on one line. Numbers are read with Rust's float parser,
-//! which accepts the file's `0.` style; non-finite values are rejected.
+//! which accepts the file's `0.` style; non-finite values are rejected. A UTF-8 byte-order mark
+//! and blank lines are accepted. A malformed row is skipped and counted with its line
+//! ([`read_csv`] with [`Mode::Lenient`]) or is an error naming the line ([`Mode::Strict`],
+//! [`parse_csv`]); a header without records is an error either way. Messages that quote the
+//! input quote at most a short prefix of it, with its length ([`quote`]).
 
 use std::io::BufRead;
 
@@ -53,6 +57,8 @@ pub enum Property {
 /// One molecule of QM9.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Qm9Record {
+    /// 1-based line of the record in the file (the header is line 1 when nothing precedes it).
+    pub line: usize,
     /// Index `N` of the molecule in the original release (`dsgdb9nsd_N.xyz`), from 1.
     pub gdb_idx: u32,
     /// SMILES string.
@@ -196,7 +202,7 @@ impl Qm9Record {
     /// use datasets::qm9::{Property, Qm9Record};
     /// let mut properties = [0.0; 15];
     /// properties[Property::Gap.index()] = 0.5;
-    /// let record = Qm9Record { gdb_idx: 1, smiles: "C".into(), inchi: String::new(), n_atoms: 5, properties };
+    /// let record = Qm9Record { line: 2, gdb_idx: 1, smiles: "C".into(), inchi: String::new(), n_atoms: 5, properties };
     /// assert_eq!(record.get(Property::Gap), 0.5);
     /// ```
     pub fn get(&self, p: Property) -> f64 {
@@ -204,13 +210,60 @@ impl Qm9Record {
     }
 }
 
-/// Parses the QM9 CSV: checks the header against [`HEADER`], then reads one record per line.
+/// How [`read_csv`] treats a malformed data row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Skip the row and record its line and problem in [`Qm9Table::skipped`].
+    Lenient,
+    /// Stop with [`Error::Csv`] naming the line.
+    Strict,
+}
+
+/// A data row that [`read_csv`] skipped in [`Mode::Lenient`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRow {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong with it (input quoted by [`quote`]).
+    pub msg: String,
+}
+
+/// The records of a QM9 CSV and the rows skipped on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Qm9Table {
+    /// The well-formed records, in file order.
+    pub records: Vec<Qm9Record>,
+    /// The malformed rows (empty in [`Mode::Strict`]).
+    pub skipped: Vec<SkippedRow>,
+}
+
+/// Longest prefix of an input value quoted in an error message, in characters.
+pub const QUOTE_PREFIX: usize = 40;
+
+/// Quotes `value` for an error message: whole if short, else its first [`QUOTE_PREFIX`]
+/// characters followed by `…` and its length in bytes, so a huge field never becomes a huge
+/// message.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(datasets::qm9::quote("abc"), "\"abc\"");
+/// let long = "x".repeat(10_000_000);
+/// let quoted = datasets::qm9::quote(&long);
+/// assert!(quoted.len() < 80 && quoted.ends_with("(10000000 bytes)"));
+/// ```
+pub fn quote(value: &str) -> String {
+    match value.char_indices().nth(QUOTE_PREFIX) {
+        None => format!("{value:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &value[..cut], value.len()),
+    }
+}
+
+/// Parses the QM9 CSV strictly: [`read_csv`] in [`Mode::Strict`], returning the records.
 ///
 /// # Errors
 ///
-/// [`Error::BadHeader`] if the header differs from [`HEADER`] (or is absent), [`Error::Csv`]
-/// naming the line and column for a malformed field, a wrong field count, invalid UTF-8 or an
-/// unterminated quote, [`Error::Io`] if the reader fails.
+/// As [`read_csv`], and [`Error::Csv`] for the first malformed row.
 ///
 /// # Example
 ///
@@ -226,31 +279,83 @@ impl Qm9Record {
 /// assert_eq!(records[0].get(Property::Mu), 0.0);
 /// # Ok::<(), datasets::Error>(())
 /// ```
-pub fn parse_csv(mut reader: impl BufRead) -> Result<Vec<Qm9Record>> {
+pub fn parse_csv(reader: impl BufRead) -> Result<Vec<Qm9Record>> {
+    Ok(read_csv(reader, Mode::Strict)?.records)
+}
+
+/// Reads the QM9 CSV: checks the header (the first non-blank line, after an optional UTF-8
+/// byte-order mark) against [`HEADER`], then reads one record per non-blank line.
+///
+/// # Errors
+///
+/// [`Error::BadHeader`] if the header differs from [`HEADER`] (or is absent), [`Error::NoRecords`]
+/// if no record follows it (in [`Mode::Lenient`]: no well-formed one), [`Error::Io`] if the
+/// reader fails, and in [`Mode::Strict`] [`Error::Csv`] naming the line and column of a
+/// malformed field, a wrong field count, invalid UTF-8 or an unterminated quote.
+///
+/// # Example
+///
+/// ```
+/// use datasets::qm9::{self, Mode};
+/// let row = "1,C,InChI=1S/CH4/h1H4,5,157.7118,157.70997,157.70699,0.,13.21,-0.3877,0.1171,\
+///            0.5048,35.3641,0.044749,-40.47893,-40.476062,-40.475117,-40.498597,6.469";
+/// let csv = format!("\u{feff}{}\n\n{row}\n2,C,x,5,oops\n", qm9::HEADER.join(","));
+/// let table = qm9::read_csv(csv.as_bytes(), Mode::Lenient)?;
+/// assert_eq!((table.records.len(), table.records[0].line), (1, 3));
+/// assert_eq!(table.skipped[0].line, 4);
+/// assert!(qm9::read_csv(csv.as_bytes(), Mode::Strict).is_err());
+/// # Ok::<(), datasets::Error>(())
+/// ```
+pub fn read_csv(mut reader: impl BufRead, mode: Mode) -> Result<Qm9Table> {
     let mut buf = Vec::new();
     let mut fields = Vec::with_capacity(HEADER.len());
     let mut line_no = 0;
-    let mut records = Vec::new();
+    let mut header_seen = false;
+    let mut table = Qm9Table {
+        records: Vec::new(),
+        skipped: Vec::new(),
+    };
     while next_line(&mut reader, &mut buf, &mut line_no)? {
-        let line = std::str::from_utf8(&buf).map_err(|err| Error::Csv {
-            line: line_no,
-            msg: format!("invalid UTF-8: {err}"),
-        })?;
-        split_fields(line, &mut fields).map_err(|msg| Error::Csv { line: line_no, msg })?;
-        if line_no == 1 {
-            check_header(&fields)?;
+        let bytes = if line_no == 1 {
+            buf.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&buf)
         } else {
-            records.push(parse_record(&fields).map_err(|msg| Error::Csv { line: line_no, msg })?);
+            &buf[..]
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let row = std::str::from_utf8(bytes)
+            .map_err(|err| format!("invalid UTF-8: {err}"))
+            .and_then(|line| split_fields(line, &mut fields));
+        if !header_seen {
+            header_seen = true;
+            match row {
+                Ok(()) => check_header(&fields)?,
+                Err(msg) => return Err(Error::Csv { line: line_no, msg }),
+            }
+            continue;
+        }
+        match row.and_then(|()| parse_record(&fields, line_no)) {
+            Ok(record) => table.records.push(record),
+            Err(msg) if mode == Mode::Lenient => {
+                table.skipped.push(SkippedRow { line: line_no, msg })
+            }
+            Err(msg) => return Err(Error::Csv { line: line_no, msg }),
         }
     }
-    if line_no == 0 {
+    if !header_seen {
         return Err(Error::BadHeader {
             column: 1,
             expected: HEADER[0],
             got: "(missing)".to_owned(),
         });
     }
-    Ok(records)
+    if table.records.is_empty() {
+        return Err(Error::NoRecords {
+            skipped: table.skipped.len(),
+        });
+    }
+    Ok(table)
 }
 
 /// Reads the next line into `buf` without its line ending; `false` at end of input.
@@ -340,7 +445,7 @@ fn check_header(fields: &[String]) -> Result<()> {
                 return Err(Error::BadHeader {
                     column: column + 1,
                     expected,
-                    got: got.map_or_else(|| "(missing)".to_owned(), Clone::clone),
+                    got: got.map_or_else(|| "(missing)".to_owned(), |got| quote_bare(got)),
                 });
             }
         }
@@ -349,13 +454,13 @@ fn check_header(fields: &[String]) -> Result<()> {
         return Err(Error::BadHeader {
             column: HEADER.len() + 1,
             expected: "(end of header)",
-            got: extra.clone(),
+            got: quote_bare(extra),
         });
     }
     Ok(())
 }
 
-fn parse_record(fields: &[String]) -> Result<Qm9Record, String> {
+fn parse_record(fields: &[String], line: usize) -> Result<Qm9Record, String> {
     if fields.len() != HEADER.len() {
         return Err(format!(
             "expected {} columns, got {}",
@@ -386,6 +491,7 @@ fn parse_record(fields: &[String]) -> Result<Qm9Record, String> {
         *slot = value;
     }
     Ok(Qm9Record {
+        line,
         gdb_idx: int(0)?,
         smiles: text(1)?,
         inchi: text(2)?,
@@ -396,8 +502,17 @@ fn parse_record(fields: &[String]) -> Result<Qm9Record, String> {
 
 fn column_err(column: usize, value: &str, problem: &str) -> String {
     format!(
-        "column {} ({}): {value:?} is {problem}",
+        "column {} ({}): {} is {problem}",
         column + 1,
-        HEADER[column]
+        HEADER[column],
+        quote(value)
     )
+}
+
+/// [`quote`] without the quotation marks, for header names.
+fn quote_bare(value: &str) -> String {
+    match value.char_indices().nth(QUOTE_PREFIX) {
+        None => value.to_owned(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &value[..cut], value.len()),
+    }
 }

@@ -361,3 +361,56 @@ proptest! {
         let _ = idx::parse_images(&file);
     }
 }
+
+#[test]
+fn datasets_are_validated_against_their_spec() {
+    let spec = idx::IdxSpec::MNIST;
+    let set = idx::parse_dataset(IMAGES_GZ, LABELS_GZ, &spec).unwrap();
+    assert_eq!(set.len(), 10);
+    let mut labels = raw(LABELS_GZ);
+    labels[8 + 3] = 200;
+    assert_eq!(
+        idx::parse_dataset(IMAGES_GZ, &labels, &spec),
+        Err(Error::LabelOutOfRange {
+            index: 3,
+            label: 200,
+            n_classes: 10
+        })
+    );
+    labels[8 + 3] = 61;
+    assert!(idx::parse_dataset(IMAGES_GZ, &labels, &idx::IdxSpec::EMNIST_BYCLASS).is_ok());
+    assert!(idx::parse_dataset(IMAGES_GZ, &labels, &idx::IdxSpec::EMNIST_BALANCED).is_err());
+    let empty_images = images_file([0, 28, 28], &[]);
+    let empty_labels = Labels::new(Vec::new()).to_idx_bytes();
+    assert_eq!(
+        idx::parse_dataset(&empty_images, &empty_labels, &spec),
+        Err(Error::Empty {
+            what: "IDX dataset"
+        })
+    );
+    let wide = images_file([1, 28, 29], &[0; 28 * 29]);
+    let one_label = Labels::new(vec![1]).to_idx_bytes();
+    let err = idx::parse_dataset(&wide, &one_label, &spec).unwrap_err();
+    assert_eq!(
+        err,
+        Error::ShapeMismatch {
+            expected: (28, 28),
+            got: (28, 29)
+        }
+    );
+    assert_eq!(err.to_string(), "images are 28x29, the dataset's are 28x28");
+}
+
+#[test]
+fn gzip_is_required_where_the_name_says_so() {
+    assert!(idx::require_gzip(IMAGES_GZ).is_ok());
+    let err = idx::require_gzip(&raw(IMAGES_GZ)).unwrap_err();
+    assert_eq!(
+        err,
+        Error::NotGzip {
+            first_bytes: vec![0, 0, 8, 3]
+        }
+    );
+    assert!(err.to_string().contains("00, 00, 08, 03"), "{err}");
+    assert!(idx::require_gzip(&[]).is_err());
+}

@@ -2,7 +2,7 @@
 
 use datasets::{
     Error,
-    qm9::{self, HEADER, Property, Qm9Record},
+    qm9::{self, HEADER, Mode, Property, Qm9Record},
 };
 use linalg::testing::{assert_close, tol};
 use proptest::prelude::*;
@@ -156,7 +156,7 @@ fn bad_headers_are_errors() {
 #[test]
 fn bad_lines_are_errors_naming_line_and_column() {
     check_line_err("1,C,x,5", "expected 19 columns, got 4");
-    check_line_err("", "expected 19 columns, got 1");
+    check_line_err("x", "expected 19 columns, got 1");
     check_line_err(
         &CH4.replacen("0.044749", "abc", 1),
         "column 14 (zpve_Ha): \"abc\" is not a number",
@@ -205,6 +205,68 @@ fn bad_lines_are_errors_naming_line_and_column() {
 }
 
 #[test]
+fn bom_and_blank_lines_are_accepted() {
+    let plain = qm9::parse_csv(FIXTURE.as_bytes()).unwrap();
+    let with_bom = format!("\u{feff}{FIXTURE}");
+    assert_eq!(qm9::parse_csv(with_bom.as_bytes()).unwrap(), plain);
+    let spaced = format!("\n  \n{}", FIXTURE.replace('\n', "\n\r\n"));
+    let records = qm9::parse_csv(spaced.as_bytes()).unwrap();
+    assert_eq!(records.len(), 20);
+    // Lines are counted as in the file: the header is line 3, the first record line 5.
+    assert_eq!((records[0].line, records[1].line), (5, 7));
+    let values = |rs: &[Qm9Record]| rs.iter().map(|r| r.properties).collect::<Vec<_>>();
+    assert_eq!(values(&records), values(&plain));
+}
+
+#[test]
+fn a_header_without_records_is_an_error() {
+    let header = format!("{}\n\n", HEADER.join(","));
+    assert_eq!(
+        qm9::parse_csv(header.as_bytes()),
+        Err(Error::NoRecords { skipped: 0 })
+    );
+    let all_bad = format!("{}\nx\ny\n", HEADER.join(","));
+    assert_eq!(
+        qm9::read_csv(all_bad.as_bytes(), Mode::Lenient),
+        Err(Error::NoRecords { skipped: 2 })
+    );
+}
+
+#[test]
+fn lenient_mode_skips_bad_rows_with_their_lines() {
+    let text = csv(&[CH4, "x", &CH4.replacen("6.469", "NaN", 1), CH4]);
+    let table = qm9::read_csv(text.as_bytes(), Mode::Lenient).unwrap();
+    assert_eq!(table.records.len(), 2);
+    assert_eq!(
+        table.records.iter().map(|r| r.line).collect::<Vec<_>>(),
+        vec![2, 5]
+    );
+    let skipped: Vec<usize> = table.skipped.iter().map(|row| row.line).collect();
+    assert_eq!(skipped, vec![3, 4]);
+    assert!(table.skipped[1].msg.contains("not finite"));
+    assert_eq!(
+        qm9::read_csv(text.as_bytes(), Mode::Strict),
+        Err(Error::Csv {
+            line: 3,
+            msg: "expected 19 columns, got 1".to_owned()
+        })
+    );
+}
+
+#[test]
+fn messages_quote_a_short_prefix_of_huge_fields() {
+    let huge = "9".repeat(1_000) + &"x".repeat(10_000_000);
+    let row = CH4.replacen("0.044749", &huge, 1);
+    let err = qm9::parse_csv(csv(&[&row]).as_bytes()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.len() < 200, "{} bytes", msg.len());
+    assert!(msg.contains("(10001000 bytes)"), "{msg}");
+    let header = format!("{},{huge}\n{CH4}\n", HEADER.join(","));
+    let msg = qm9::parse_csv(header.as_bytes()).unwrap_err().to_string();
+    assert!(msg.len() < 200 && msg.contains("(10001000 bytes)"), "{msg}");
+}
+
+#[test]
 fn reader_failure_is_an_error() {
     struct Failing;
     impl std::io::Read for Failing {
@@ -227,6 +289,7 @@ fn reader_failure_is_an_error() {
 fn record_get_indexes_properties() {
     let properties = std::array::from_fn(|i| i as f64);
     let record = Qm9Record {
+        line: 2,
         gdb_idx: 1,
         smiles: "C".into(),
         inchi: "InChI=1S/CH4/h1H4".into(),
@@ -269,5 +332,41 @@ proptest! {
         let pos = pos % bytes.len();
         bytes[pos] = value;
         let _ = qm9::parse_csv(bytes.as_slice());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// After a valid header, lenient reading accounts for every non-blank line: each is a record
+    /// or a skipped row with its own line number, and only a file with no record is an error.
+    #[test]
+    fn lenient_reading_accounts_for_every_line(
+        rows in proptest::collection::vec((0usize..20, any::<bool>(), "[ -~]{0,12}"), 0..12)
+    ) {
+        let fixture_rows: Vec<&str> = FIXTURE.lines().skip(1).collect();
+        let mut text = HEADER.join(",");
+        let mut n_lines = 0;
+        for (idx, garble, junk) in &rows {
+            let row = if *garble { format!("{}{junk}", fixture_rows[*idx]) } else { fixture_rows[*idx].to_owned() };
+            text.push('\n');
+            text.push_str(&row);
+            if !row.trim().is_empty() {
+                n_lines += 1;
+            }
+        }
+        match qm9::read_csv(text.as_bytes(), Mode::Lenient) {
+            Ok(table) => {
+                prop_assert_eq!(table.records.len() + table.skipped.len(), n_lines);
+                let mut lines: Vec<usize> = table.records.iter().map(|r| r.line)
+                    .chain(table.skipped.iter().map(|s| s.line)).collect();
+                lines.sort_unstable();
+                lines.dedup();
+                prop_assert_eq!(lines.len(), n_lines);
+                prop_assert!(lines.iter().all(|&l| (2..=rows.len() + 1).contains(&l)));
+            }
+            Err(Error::NoRecords { skipped }) => prop_assert_eq!(skipped, n_lines),
+            Err(other) => prop_assert!(false, "unexpected error {other}"),
+        }
     }
 }

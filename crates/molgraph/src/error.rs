@@ -16,6 +16,8 @@ pub enum Error {
         found: Option<char>,
         /// Why it was rejected.
         reason: String,
+        /// The class of problem, for callers that count rejections by type.
+        kind: SmilesErrorKind,
     },
     /// More heavy atoms than a QM9 graph holds.
     TooManyAtoms {
@@ -36,6 +38,44 @@ pub enum Error {
     },
 }
 
+/// The class of a [`Error::Smiles`], so that callers can count rejected SMILES by type without
+/// reading the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SmilesErrorKind {
+    /// Malformed or unsupported syntax: unbalanced branches or rings, stray symbols, empty
+    /// input, isotopes, wildcards, a hydrogen that is not bonded to exactly one heavy atom.
+    Syntax,
+    /// An element other than C, N, O, F (explicit hydrogens aside).
+    Element,
+    /// More than one fragment (`.`).
+    Disconnected {
+        /// Number of fragments (dot-separated parts).
+        n_fragments: usize,
+    },
+    /// A formal charge outside the range the valence model covers (B…Ne isoelectronics).
+    Charge,
+    /// An atom whose bonds and written hydrogens exceed its allowed valence (`[CH5]`,
+    /// `[H]C([H])([H])([H])[H]`).
+    Hypervalent {
+        /// Index of the heavy atom in the graph's order.
+        atom: usize,
+        /// Bond-order sum plus written hydrogens.
+        valence: u8,
+        /// The allowed maximum ([`crate::Atom::max_valence`]).
+        max: u8,
+    },
+    /// A bracket atom with fewer hydrogens than its bonds and charge imply (a radical such as
+    /// `C[CH2]`), which a graph with implicit hydrogens cannot hold.
+    Radical {
+        /// Index of the heavy atom in the graph's order.
+        atom: usize,
+        /// Hydrogens written.
+        written: u8,
+        /// Hydrogens the valence implies.
+        implied: u8,
+    },
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -43,11 +83,13 @@ impl fmt::Display for Error {
                 position,
                 found: Some(ch),
                 reason,
+                ..
             } => write!(f, "smiles error at position {position} ('{ch}'): {reason}"),
             Error::Smiles {
                 position,
                 found: None,
                 reason,
+                ..
             } => write!(
                 f,
                 "smiles error at end of input (position {position}): {reason}"

@@ -12,6 +12,9 @@
 //!   matching) and formal charges;
 //! - [`MolGraph::validity`]: the GSVAE code's validity filter as an exact graph rule,
 //!   including RDKit's 5-valent N clean-up, with the failing rule ([`InvalidReason`]);
+//! - [`admit_smiles`] / [`MolGraph::admissibility`]: the one gate every SMILES passes before it
+//!   becomes training or reference data (RDKit-sanitisable, C/N/O/F, ≤ 9 heavy atoms, one
+//!   fragment, no charges), with a typed [`Rejection`] and a [`Tally`] of verdicts;
 //! - [`MolGraph::canonical_form`] / [`MolGraph::aromatic_canonical_form`]: exact canonical
 //!   forms for uniqueness and novelty (individualisation–refinement, not a WL hash);
 //! - [`MolGraph::to_smiles`]: a canonical Kekulé SMILES writer that the parser reads back;
@@ -38,6 +41,7 @@
 //! assert!((d.tpsa - 20.23).abs() < 1e-9);
 //! ```
 
+mod admission;
 mod aromaticity;
 mod atom;
 mod canonical;
@@ -50,9 +54,12 @@ mod smiles;
 mod validity;
 
 pub use crate::{
+    admission::{
+        Admitted, LineVerdict, Rejection, RejectionKind, Tally, admit_smiles, check_smiles_lines,
+    },
     atom::{Atom, AtomClass},
     canonical::CanonicalForm,
-    error::{Error, Result},
+    error::{Error, Result, SmilesErrorKind},
     graph::{Bond, BondOrder, DenseGraph, MAX_ATOMS, MolGraph},
     smiles::parse_smiles,
     validity::{InvalidReason, Validity},

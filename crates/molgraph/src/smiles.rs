@@ -3,24 +3,39 @@
 //! Supported: the organic subset `C N O F` and aromatic `c n o`, bracket atoms of C/N/O/F
 //! (aromatic or not) with explicit H counts and formal charges (`[NH3+]`, `[nH]`, `[O-]`,
 //! `[C-]`), branches, ring closures `0-9` and `%nn`, bond symbols `- = # :` and `/ \` (read as
-//! single bonds: stereo is ignored, as are `@` chirality marks and `:n` atom classes). Aromatic
-//! input is kekulised by a perfect matching ([`crate::kekule`]). Rejected with a clear error:
-//! `.` (disconnected input), other elements, isotopes, `*`, `$`, more than 9 heavy atoms.
+//! single bonds: stereo is ignored, as are `@` chirality marks and `:n` atom classes), and
+//! explicit hydrogen atoms `[H]`, which are folded into their heavy neighbour's hydrogen count.
+//! Aromatic input is kekulised by a perfect matching ([`crate::kekule`]). Rejected with a clear
+//! error: `.` (disconnected input), other elements, isotopes, `*`, `$`, more than 9 heavy atoms,
+//! bracket atoms whose hydrogen count disagrees with their valence.
 
+mod hydrogens;
 mod writer;
 
-use crate::{Atom, AtomClass, Bond, BondOrder, Error, MAX_ATOMS, MolGraph, Result, kekule};
+use crate::{
+    Atom, AtomClass, Bond, BondOrder, Error, MAX_ATOMS, MolGraph, Result, SmilesErrorKind, kekule,
+};
+
+/// Most explicit hydrogen atoms `[H]` a string may hold: 4 per heavy atom (which also bounds the
+/// work of folding them).
+const MAX_HYDROGENS: usize = 4 * MAX_ATOMS;
 
 /// Parses a SMILES string into a Kekulé heavy-atom graph with implicit hydrogens.
 ///
 /// Atoms are numbered in order of appearance and bonds are added in order of appearance (a ring
 /// bond when it closes). Bracket H counts must equal the count the valence implies
 /// ([`MolGraph::implicit_hydrogens`]): radicals and hypervalent bracket atoms are rejected.
+/// An explicit hydrogen atom `[H]` must have one single bond to a heavy atom; it is removed and
+/// counted as one of that atom's hydrogens, so `[H]C([H])([H])[H]` is methane.
+/// Unbracketed atoms are read as written, hypervalent or not (`C(C)(C)(C)(C)C` parses into a
+/// graph whose [`MolGraph::validity`] is invalid): the graph is what the string says, and
+/// [`crate::admit_smiles`] is the gate that decides whether it is a molecule.
 /// Neutral 5-valent N (`N(=O)=O`) is kept as written; [`MolGraph::cleaned_up`] turns it into
 /// RDKit's charge-separated form.
 ///
 /// # Errors
-/// [`Error::Smiles`] naming the byte position and character for malformed or unsupported input;
+/// [`Error::Smiles`] naming the byte position and character for malformed or unsupported input
+/// (its [`SmilesErrorKind`] says which kind of problem);
 /// [`Error::TooManyAtoms`] past 9 heavy atoms; [`Error::Kekulize`] for aromatic input without a
 /// Kekulé structure.
 ///
@@ -56,6 +71,8 @@ struct ParsedAtom {
     aromatic: bool,
     /// H count of a bracket atom; `None` for organic-subset atoms.
     bracket_h: Option<u8>,
+    /// An explicit hydrogen atom `[H]` (its `atom` field is unused).
+    hydrogen: bool,
     position: usize,
 }
 
@@ -86,11 +103,25 @@ impl<'a> Parser<'a> {
     }
 
     fn error<T>(&self, position: usize, reason: impl Into<String>) -> Result<T> {
+        self.error_kind(position, SmilesErrorKind::Syntax, reason)
+    }
+
+    fn error_kind<T>(
+        &self,
+        position: usize,
+        kind: SmilesErrorKind,
+        reason: impl Into<String>,
+    ) -> Result<T> {
         Err(Error::Smiles {
             position,
             found: self.text.get(position..).and_then(|s| s.chars().next()),
             reason: reason.into(),
+            kind,
         })
+    }
+
+    fn n_heavy(&self) -> usize {
+        self.atoms.iter().filter(|a| !a.hydrogen).count()
     }
 
     fn peek(&self) -> Option<u8> {
@@ -193,7 +224,12 @@ impl<'a> Parser<'a> {
                     }
                 }
                 b'.' => {
-                    return self.error(start, "disconnected structures ('.') are not supported");
+                    let n_fragments = self.text.bytes().filter(|&b| b == b'.').count() + 1;
+                    return self.error_kind(
+                        start,
+                        SmilesErrorKind::Disconnected { n_fragments },
+                        "disconnected structures ('.') are not supported",
+                    );
                 }
                 b'*' => return self.error(start, "wildcard atom '*' is not supported"),
                 b'$' => return self.error(start, "quadruple bond '$' is not supported"),
@@ -203,7 +239,13 @@ impl<'a> Parser<'a> {
                     } else {
                         self.organic_atom()?
                     };
-                    if self.atoms.len() == MAX_ATOMS {
+                    if atom.hydrogen && self.atoms.len() - self.n_heavy() == MAX_HYDROGENS {
+                        return self.error(
+                            start,
+                            format!("more than {MAX_HYDROGENS} explicit hydrogen atoms"),
+                        );
+                    }
+                    if !atom.hydrogen && self.n_heavy() == MAX_ATOMS {
                         return Err(Error::TooManyAtoms {
                             count: MAX_ATOMS + 1,
                             max: MAX_ATOMS,
@@ -283,14 +325,16 @@ impl<'a> Parser<'a> {
         let c = self.bytes[self.pos];
         let (class, aromatic) = match c {
             b'C' if self.bytes.get(self.pos + 1) == Some(&b'l') => {
-                return self.error(
+                return self.error_kind(
                     start,
+                    SmilesErrorKind::Element,
                     "element Cl is not supported (QM9 has only C, N, O, F)",
                 );
             }
             b'B' if self.bytes.get(self.pos + 1) == Some(&b'r') => {
-                return self.error(
+                return self.error_kind(
                     start,
+                    SmilesErrorKind::Element,
                     "element Br is not supported (QM9 has only C, N, O, F)",
                 );
             }
@@ -302,8 +346,9 @@ impl<'a> Parser<'a> {
             b'n' => (AtomClass::N, true),
             b'o' => (AtomClass::O, true),
             b'B' | b'P' | b'S' | b'I' | b'b' | b'p' | b's' => {
-                return self.error(
+                return self.error_kind(
                     start,
+                    SmilesErrorKind::Element,
                     format!(
                         "element {} is not supported (QM9 has only C, N, O, F)",
                         c as char
@@ -328,6 +373,7 @@ impl<'a> Parser<'a> {
             atom: Atom::neutral(class),
             aromatic,
             bracket_h: None,
+            hydrogen: false,
             position: start,
         })
     }
@@ -359,10 +405,12 @@ impl<'a> Parser<'a> {
             "c" => (AtomClass::C, true),
             "n" => (AtomClass::N, true),
             "o" => (AtomClass::O, true),
-            "H" => return self.error(sym_start, "explicit hydrogen atoms are not supported"),
+            // An explicit hydrogen atom; its class is a placeholder until `build` folds it.
+            "H" => (AtomClass::Ghost, false),
             _ => {
-                return self.error(
+                return self.error_kind(
                     sym_start,
+                    SmilesErrorKind::Element,
                     format!("element {symbol} is not supported (QM9 has only C, N, O, F)"),
                 );
             }
@@ -407,13 +455,29 @@ impl<'a> Parser<'a> {
             Some(b']') => self.pos += 1,
             _ => return self.error(self.pos, "expected ']' to close the bracket atom"),
         }
+        if class.is_ghost() {
+            if h != 0 || charge != 0 {
+                return self.error(
+                    start,
+                    "only neutral hydrogen atoms '[H]' are supported (no [H+], [H-] or [HH])",
+                );
+            }
+            return Ok(ParsedAtom {
+                atom: Atom::neutral(AtomClass::Ghost),
+                aromatic: false,
+                bracket_h: None,
+                hydrogen: true,
+                position: start,
+            });
+        }
         let atom = Atom {
             class,
             charge: i8::try_from(charge).unwrap_or(i8::MAX),
         };
         if atom.max_valence().is_none() {
-            return self.error(
+            return self.error_kind(
                 start,
+                SmilesErrorKind::Charge,
                 format!("charge {charge:+} on {symbol} is not supported"),
             );
         }
@@ -421,12 +485,15 @@ impl<'a> Parser<'a> {
             atom,
             aromatic,
             bracket_h: Some(h),
+            hydrogen: false,
             position: start,
         })
     }
 
-    /// Resolves aromatic bonds by kekulisation, then checks bracket H counts.
-    fn build(self) -> Result<MolGraph> {
+    /// Folds explicit hydrogens, resolves aromatic bonds by kekulisation, then checks hydrogen
+    /// counts against the valence.
+    fn build(mut self) -> Result<MolGraph> {
+        let explicit_h = self.fold_hydrogens()?;
         let n = self.atoms.len();
         // Implicit bonds between two aromatic atoms are aromatic.
         let kinds: Vec<BondKind> = self
@@ -459,8 +526,8 @@ impl<'a> Parser<'a> {
                     return false;
                 }
                 let allowed = pa.atom.max_valence().unwrap_or(0);
-                let h = pa.bracket_h.unwrap_or(0);
-                allowed > sigma[i] + h
+                let h = pa.bracket_h.unwrap_or(0).saturating_add(explicit_h[i]);
+                allowed > sigma[i].saturating_add(h)
             })
             .collect();
         let aromatic_bonds: Vec<(usize, usize)> = self
@@ -500,17 +567,53 @@ impl<'a> Parser<'a> {
             .collect();
         let graph = MolGraph::new(self.atoms.iter().map(|pa| pa.atom).collect(), bonds)?;
         for (i, pa) in self.atoms.iter().enumerate() {
-            if let Some(h) = pa.bracket_h {
-                let implied = graph.implicit_hydrogens(i);
-                if h != implied {
-                    return self.error(
+            let bonds = graph.bond_order_sum(i);
+            let max = pa.atom.max_valence().unwrap_or(0);
+            match pa.bracket_h {
+                Some(h) => {
+                    let written = h.saturating_add(explicit_h[i]);
+                    let implied = graph.implicit_hydrogens(i);
+                    if written != implied {
+                        let kind = if written > implied {
+                            SmilesErrorKind::Hypervalent {
+                                atom: i,
+                                valence: bonds.saturating_add(written),
+                                max,
+                            }
+                        } else {
+                            SmilesErrorKind::Radical {
+                                atom: i,
+                                written,
+                                implied,
+                            }
+                        };
+                        return self.error_kind(
+                            pa.position,
+                            kind,
+                            format!(
+                                "bracket atom has {written} H but its charge and bonds imply \
+                                 {implied} (radicals and hypervalent atoms are not supported)"
+                            ),
+                        );
+                    }
+                }
+                None if explicit_h[i] > 0 && bonds.saturating_add(explicit_h[i]) > max => {
+                    let valence = bonds.saturating_add(explicit_h[i]);
+                    return self.error_kind(
                         pa.position,
+                        SmilesErrorKind::Hypervalent {
+                            atom: i,
+                            valence,
+                            max,
+                        },
                         format!(
-                            "bracket atom has {h} H but its charge and bonds imply {implied} \
-                             (radicals and hypervalent atoms are not supported)"
+                            "atom has {} explicit H and bond orders {bonds}: valence {valence} \
+                             exceeds {max}",
+                            explicit_h[i]
                         ),
                     );
                 }
+                None => {}
             }
         }
         Ok(graph)

@@ -2,6 +2,7 @@
 //! (`fixtures/qm9_rdkit.csv`, made by `fixtures/make_fixture.py`) is loaded here.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod admission;
 mod canonical;
 mod descriptors;
 mod graph;

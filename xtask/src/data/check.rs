@@ -23,6 +23,9 @@ pub(crate) struct FileCheck {
     pub(crate) sha256: Option<String>,
     /// Whether a registry checksum matched.
     pub(crate) checksum_ok: bool,
+    /// Why the checksum did not match, when it did not (the content was still checked for
+    /// structure, and its sha256 is in `sha256`).
+    pub(crate) checksum_mismatch: Option<String>,
     /// A short description of what the structural check found, when it passed.
     pub(crate) summary: Option<String>,
     /// Every problem found; empty when the file is fine.
@@ -33,6 +36,12 @@ impl FileCheck {
     /// Whether the file is present, matches its checksum and parses.
     pub(crate) fn is_ok(&self) -> bool {
         self.present && self.checksum_ok && self.problems.is_empty()
+    }
+
+    /// Whether the file is present and parses but is not the shipped file (no known checksum):
+    /// a user's own data, acceptable where the user named the data directory.
+    pub(crate) fn is_user_data(&self) -> bool {
+        self.present && !self.checksum_ok && self.problems.is_empty() && self.sha256.is_some()
     }
 }
 
@@ -48,6 +57,7 @@ pub(crate) fn check_dataset(spec: &DatasetSpec, dir: &Path) -> Vec<FileCheck> {
             present: false,
             sha256: None,
             checksum_ok: false,
+            checksum_mismatch: None,
             summary: None,
             problems: Vec::new(),
         })
@@ -182,11 +192,20 @@ fn load(file: &FileSpec, dir: &Path, check: &mut FileCheck) -> Option<Vec<u8>> {
             Some(content)
         }
         Err(problem) => {
-            check.problems.push(problem);
-            match file.sha256_decompressed {
-                Some(_) => gunzip(&bytes).ok(),
-                None => Some(bytes),
-            }
+            check.checksum_mismatch = Some(problem);
+            let content = match file.sha256_decompressed {
+                Some(_) => match gunzip(&bytes) {
+                    Ok(content) => content,
+                    Err(err) => {
+                        // A `.gz` name with content that is not gzip is a structural problem.
+                        check.problems.push(format!("not a valid gzip file: {err}"));
+                        return None;
+                    }
+                },
+                None => bytes,
+            };
+            check.sha256 = Some(sha256_hex(&content));
+            Some(content)
         }
     }
 }
@@ -223,16 +242,38 @@ fn check_pair(
             None
         }
     });
-    if let (Some(images), Some(labels)) = (parsed_images, parsed_labels)
-        && let Err(err) = datasets::LabelledImages::new(images, labels)
-    {
-        let (images_name, labels_name) = (checks[images_idx].name, checks[labels_idx].name);
-        checks[labels_idx].problems.push(format!(
-            "does not match its images file {images_name}: {err}"
-        ));
-        checks[images_idx].problems.push(format!(
-            "does not match its labels file {labels_name}: {err}"
-        ));
+    let (images_name, labels_name) = (checks[images_idx].name, checks[labels_idx].name);
+    if let (Some(images), Some(labels)) = (parsed_images, parsed_labels) {
+        match datasets::LabelledImages::new(images, labels) {
+            Err(err) => {
+                checks[labels_idx].problems.push(format!(
+                    "does not match its images file {images_name}: {err}"
+                ));
+                checks[images_idx].problems.push(format!(
+                    "does not match its labels file {labels_name}: {err}"
+                ));
+            }
+            Ok(set) => {
+                // The same checks the experiments make when they load the pair.
+                if let Err(err) = set.validate(&idx_spec(images_name)) {
+                    let target = match err {
+                        datasets::Error::LabelOutOfRange { .. } => labels_idx,
+                        _ => images_idx,
+                    };
+                    checks[target].problems.push(format!("structure: {err}"));
+                }
+            }
+        }
+    }
+}
+
+/// The shape and class count a registry images file must have.
+fn idx_spec(images_name: &str) -> datasets::idx::IdxSpec {
+    if images_name.starts_with("emnist-byclass") {
+        datasets::idx::IdxSpec::EMNIST_BYCLASS
+    } else {
+        // MNIST, Fashion-MNIST and EMNIST's MNIST split: 28 × 28, 10 classes.
+        datasets::idx::IdxSpec::MNIST
     }
 }
 
@@ -256,8 +297,21 @@ fn check_structure(format: Format, content: &[u8]) -> Result<String, String> {
             .map(|labels| format!("{} labels", labels.len()))
             .map_err(|err| format!("not a valid IDX labels file: {err}")),
         Format::Mapping { classes } => check_mapping(content, classes),
-        Format::Qm9Csv => datasets::qm9::parse_csv(content)
-            .map(|records| format!("{} molecules", records.len()))
+        Format::Qm9Csv => datasets::qm9::read_csv(content, datasets::qm9::Mode::Lenient)
+            .map(|table| {
+                let mut summary = format!("{} molecules", table.records.len());
+                if let Some(first) = table.skipped.first() {
+                    write!(
+                        summary,
+                        ", {} malformed rows skipped (first: line {}: {})",
+                        table.skipped.len(),
+                        first.line,
+                        first.msg
+                    )
+                    .expect("writing to a String cannot fail");
+                }
+                summary
+            })
             .map_err(|err| format!("not a valid QM9 CSV: {err}")),
         Format::Qm9Xyz => check_xyz(content),
         Format::Zip => check_zip(content),
@@ -279,8 +333,9 @@ fn check_mapping(content: &[u8], classes: usize) -> Result<String, String> {
             Some((label, _)) if label == line_idx => n_lines += 1,
             _ => {
                 return Err(format!(
-                    "line {}: expected `{line_idx} <ascii code>`, found {line:?}",
-                    line_idx + 1
+                    "line {}: expected `{line_idx} <ascii code>`, found {}",
+                    line_idx + 1,
+                    datasets::qm9::quote(line)
                 ));
             }
         }
@@ -302,8 +357,9 @@ fn check_xyz(content: &[u8]) -> Result<String, String> {
     while let Some((line_idx, header)) = lines.next() {
         let n_atoms: usize = header.trim().parse().map_err(|_| {
             format!(
-                "line {}: expected an atom count, found {header:?}",
-                line_idx + 1
+                "line {}: expected an atom count, found {}",
+                line_idx + 1,
+                datasets::qm9::quote(header)
             )
         })?;
         if lines.next().is_none() {
@@ -317,8 +373,9 @@ fn check_xyz(content: &[u8]) -> Result<String, String> {
                 Some((_, atom)) if atom.split_whitespace().count() == 5 => {}
                 Some((atom_idx, atom)) => {
                     return Err(format!(
-                        "line {}: expected `element x y z charge`, found {atom:?}",
-                        atom_idx + 1
+                        "line {}: expected `element x y z charge`, found {}",
+                        atom_idx + 1,
+                        datasets::qm9::quote(atom)
                     ));
                 }
                 None => {
@@ -416,6 +473,47 @@ mod tests {
                 .contains("ends inside")
         );
         assert!(check_xyz(b"x\n").unwrap_err().contains("line 1"));
+    }
+
+    /// The structural problems `check_pair` finds for MNIST-named files holding `images` and
+    /// `labels`.
+    fn pair_problems(images: &datasets::Images, labels: &[u8]) -> (Vec<String>, Vec<String>) {
+        let new = |name| FileCheck {
+            name,
+            present: true,
+            sha256: None,
+            checksum_ok: false,
+            checksum_mismatch: None,
+            summary: None,
+            problems: Vec::new(),
+        };
+        let mut checks = vec![
+            new("t10k-images-idx3-ubyte.gz"),
+            new("t10k-labels-idx1-ubyte.gz"),
+        ];
+        let labels = datasets::Labels::new(labels.to_vec()).to_idx_bytes();
+        check_pair(
+            Some(&images.to_idx_bytes()),
+            Some(&labels),
+            &mut checks,
+            0,
+            1,
+        );
+        (checks[0].problems.clone(), checks[1].problems.clone())
+    }
+
+    #[test]
+    fn pairs_are_checked_against_the_dataset_shape_and_classes() {
+        let good = datasets::Images::new(28, 28, vec![0; 2 * 784]).unwrap();
+        assert_eq!(pair_problems(&good, &[0, 9]), (vec![], vec![]));
+        let (_, labels) = pair_problems(&good, &[0, 200]);
+        assert!(labels[0].contains("label 200"), "{labels:?}");
+        let wide = datasets::Images::new(28, 29, vec![0; 2 * 28 * 29]).unwrap();
+        let (images, _) = pair_problems(&wide, &[0, 1]);
+        assert!(images[0].contains("28x29"), "{images:?}");
+        let none = datasets::Images::new(28, 28, Vec::new()).unwrap();
+        let (images, _) = pair_problems(&none, &[]);
+        assert!(images[0].contains("empty"), "{images:?}");
     }
 
     #[test]

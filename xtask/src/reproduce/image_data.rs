@@ -18,12 +18,13 @@ pub(crate) struct ImageSet {
     pub(crate) labels: Vec<usize>,
     /// Values per image.
     pub(crate) n_inputs: usize,
-    /// Number of classes (largest label + 1).
+    /// Number of classes: the dataset's (every label is below it), not the largest label + 1,
+    /// so a split that lacks a class keeps the dataset's output width.
     pub(crate) n_classes: usize,
 }
 
 impl ImageSet {
-    fn from_labelled(data: &LabelledImages) -> ImageSet {
+    fn from_labelled(data: &LabelledImages, n_classes: usize) -> ImageSet {
         let n_inputs = data.images().image_len();
         let mut pixels = vec![0.0f32; data.len() * n_inputs];
         for (idx, chunk) in pixels.chunks_exact_mut(n_inputs).enumerate() {
@@ -39,7 +40,7 @@ impl ImageSet {
             pixels,
             labels,
             n_inputs,
-            n_classes: data.n_classes(),
+            n_classes,
         }
     }
 
@@ -101,16 +102,12 @@ pub(crate) fn load_mnist_like(
     ];
     let bytes = ctx.read_data(dataset, &names, report)?;
     let parse = |images: usize, labels: usize| -> anyhow::Result<LabelledImages> {
-        let parsed = idx::parse_images(&bytes[images])
-            .with_context(|| format!("parsing {dataset}/{}", names[images]))?;
-        let parsed_labels = idx::parse_labels(&bytes[labels])
-            .with_context(|| format!("parsing {dataset}/{}", names[labels]))?;
-        LabelledImages::new(parsed, parsed_labels)
-            .with_context(|| format!("pairing {dataset}/{} with {}", names[images], names[labels]))
+        idx::parse_dataset(&bytes[images], &bytes[labels], &idx::IdxSpec::MNIST)
+            .with_context(|| format!("reading {dataset}/{} with {}", names[images], names[labels]))
     };
     Ok(TrainTest {
-        train: ImageSet::from_labelled(&parse(0, 1)?),
-        test: ImageSet::from_labelled(&parse(2, 3)?),
+        train: ImageSet::from_labelled(&parse(0, 1)?, idx::IdxSpec::MNIST.n_classes),
+        test: ImageSet::from_labelled(&parse(2, 3)?, idx::IdxSpec::MNIST.n_classes),
     })
 }
 

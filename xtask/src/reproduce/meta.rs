@@ -70,12 +70,8 @@ fn load_emnist(ctx: &Context, report: &mut Report) -> anyhow::Result<ImagePool> 
         "emnist-byclass-test-labels-idx1-ubyte.gz",
     ];
     let bytes = ctx.read_data(Dataset::Emnist, &names, report)?;
-    let images =
-        idx::parse_images(&bytes[0]).with_context(|| format!("parsing emnist/{}", names[0]))?;
-    let labels =
-        idx::parse_labels(&bytes[1]).with_context(|| format!("parsing emnist/{}", names[1]))?;
-    let byclass = LabelledImages::new(images, labels)
-        .with_context(|| format!("pairing emnist/{} with {}", names[0], names[1]))?;
+    let byclass = idx::parse_dataset(&bytes[0], &bytes[1], &idx::IdxSpec::EMNIST_BYCLASS)
+        .with_context(|| format!("reading emnist/{} with {}", names[0], names[1]))?;
     let balanced = emnist::balanced_from_byclass(&byclass, PER_CLASS)
         .context("building the balanced-47 view of EMNIST ByClass test")?;
     // EMNIST stores characters transposed; an MLP does not care, but the transfer experiment
@@ -93,12 +89,8 @@ fn load_mnist_like_test(
 ) -> anyhow::Result<ImagePool> {
     let names = ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"];
     let bytes = ctx.read_data(dataset, &names, report)?;
-    let images =
-        idx::parse_images(&bytes[0]).with_context(|| format!("parsing {dataset}/{}", names[0]))?;
-    let labels =
-        idx::parse_labels(&bytes[1]).with_context(|| format!("parsing {dataset}/{}", names[1]))?;
-    let set = LabelledImages::new(images, labels)
-        .with_context(|| format!("pairing {dataset}/{} with {}", names[0], names[1]))?;
+    let set = idx::parse_dataset(&bytes[0], &bytes[1], &idx::IdxSpec::MNIST)
+        .with_context(|| format!("reading {dataset}/{} with {}", names[0], names[1]))?;
     pool_of(&set).with_context(|| format!("{dataset} test pool"))
 }
 

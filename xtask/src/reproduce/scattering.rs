@@ -5,8 +5,9 @@
 //! ghost atoms; its bond-order matrix is the graph's weights and its `[C, O, N, F, ghost]`
 //! one-hots the 5 signal channels (digest §1). The warp is fitted on the pooled Laplacian
 //! spectra of N = 600 seeded training molecules (§2.2); the cascade has orders 0..3 with 12
-//! half-cosine filters, 5 · 1,885 = 9,425 features per molecule (§2.4). Records that cannot be
-//! represented are counted by reason, never silently dropped.
+//! half-cosine filters, 5 · 1,885 = 9,425 features per molecule (§2.4). Every SMILES passes the
+//! molecule gate (`molgraph::admit_smiles`); records that cannot be represented, and CSV rows
+//! that are malformed, are counted by reason and listed by line, never silently dropped.
 
 use std::{
     collections::BTreeMap,
@@ -27,7 +28,7 @@ use linalg::{
     Matrix,
     rng::{Stream, permutation, stream},
 };
-use molgraph::{AtomClass, MAX_ATOMS, parse_smiles};
+use molgraph::{AtomClass, MAX_ATOMS, Rejection, Tally, admit_smiles};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -50,29 +51,6 @@ struct ScatteringRunConfig {
     bank: HalfCosineConfig,
     /// Cascade (orders 0..3, mean pooling; §2.4).
     cascade: ScatteringConfig,
-}
-
-/// Why a record was not featurised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum SkipReason {
-    /// The SMILES did not parse (includes elements outside C/N/O/F and non-kekulisable input).
-    Parse,
-    /// More than 9 heavy atoms.
-    TooLarge,
-    /// A formal charge: the one-hot representation cannot hold it (the paper's code drops it).
-    Charged,
-}
-
-impl SkipReason {
-    fn describe(self) -> &'static str {
-        match self {
-            SkipReason::Parse => "SMILES does not parse into a C/N/O/F Kekulé graph",
-            SkipReason::TooLarge => "more than 9 heavy atoms",
-            SkipReason::Charged => {
-                "charged species (formal charges cannot be represented by the 5 one-hot channels)"
-            }
-        }
-    }
 }
 
 /// A featurisable molecule: its QM9 index and its padded graph and signal.
@@ -118,7 +96,10 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let bytes = ctx.read_data(Dataset::Qm9, &["qm9_props.csv.gz"], &mut report)?;
     let data_sha = report_sha(&report);
     let csv = datasets::idx::decompress(&bytes[0]).context("decompressing qm9/qm9_props.csv.gz")?;
-    let mut records = qm9::parse_csv(&csv[..]).context("parsing qm9/qm9_props.csv.gz")?;
+    let table =
+        qm9::read_csv(&csv[..], qm9::Mode::Lenient).context("parsing qm9/qm9_props.csv.gz")?;
+    let malformed_rows = table.skipped;
+    let mut records = table.records;
     if let Some(limit) = config.limit {
         // A seeded random subset (QM9 is sorted by size, so its first records are all small).
         let mut keep = permutation(records.len(), &mut stream(ctx.seed, Stream::Evaluation));
@@ -127,16 +108,24 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         records = keep.into_iter().map(|idx| records[idx].clone()).collect();
     }
 
-    // Records → padded graphs, each skip counted with its reason and the first few examples named.
+    // Records → padded graphs through the molecule gate, each skip counted by reason and listed
+    // with its line and QM9 index.
     let started = Instant::now();
-    let converted: Vec<Result<Item, (SkipReason, String)>> =
-        records.par_iter().map(to_item).collect();
+    let converted: Vec<Result<Item, Rejection>> = records
+        .par_iter()
+        .map(to_item)
+        .collect::<anyhow::Result<_>>()?;
     let mut items = Vec::with_capacity(converted.len());
-    let mut skips: BTreeMap<SkipReason, Vec<String>> = BTreeMap::new();
-    for result in converted {
+    let mut tally = Tally::default();
+    let mut skips: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    for (record, result) in records.iter().zip(converted) {
+        tally.record(record.line, &record.gdb_idx.to_string(), &result);
         match result {
             Ok(item) => items.push(item),
-            Err((reason, example)) => skips.entry(reason).or_default().push(example),
+            Err(rejection) => skips
+                .entry(rejection.kind().describe())
+                .or_default()
+                .push(format!("{}: {}", record.gdb_idx, record.smiles)),
         }
     }
     let parse_seconds = started.elapsed().as_secs_f64();
@@ -255,7 +244,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         let shown: Vec<&str> = examples.iter().take(3).map(String::as_str).collect();
         skip_table.push_str(&format!(
             "| {} | {} | {} |\n",
-            reason.describe(),
+            reason,
             examples.len(),
             shown.join("; ")
         ));
@@ -267,6 +256,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         n_features
     ));
     report.note(skip_table);
+    report.note(skip_listing(&tally, &malformed_rows));
     let (knots_x, knots_y) = warp.knots();
     report.note(format!(
         "Warp knots (fitted on {} molecules' pooled spectra): λ = {:?}, ω = {:?}; γ = {}, γ′ = ω(γ) = {:.4}.",
@@ -301,21 +291,19 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-fn to_item(record: &Qm9Record) -> Result<Item, (SkipReason, String)> {
-    let example = || format!("{}: {}", record.gdb_idx, record.smiles);
-    let mol = parse_smiles(&record.smiles).map_err(|err| match err {
-        molgraph::Error::TooManyAtoms { .. } => (SkipReason::TooLarge, example()),
-        other => (SkipReason::Parse, format!("{} ({other})", example())),
-    })?;
+/// The record's graph and signal, or the gate's rejection; an error only if an admitted graph
+/// is not a scattering graph (a broken invariant).
+fn to_item(record: &Qm9Record) -> anyhow::Result<Result<Item, Rejection>> {
+    let mol = match admit_smiles(&record.smiles) {
+        Ok(admitted) => admitted.graph,
+        Err(rejection) => return Ok(Err(rejection)),
+    };
     let dense = mol.to_dense();
-    if dense.charges.iter().any(|&c| c != 0) {
-        return Err((SkipReason::Charged, example()));
-    }
     let weights = Matrix::from_fn(MAX_ATOMS, MAX_ATOMS, |i, j| {
         f64::from(dense.bond_orders[i][j])
     });
-    let graph =
-        Graph::new(weights).map_err(|err| (SkipReason::Parse, format!("{} ({err})", example())))?;
+    let graph = Graph::new(weights)
+        .with_context(|| format!("scattering graph of QM9 gdb_idx {}", record.gdb_idx))?;
     let classes = [
         AtomClass::C,
         AtomClass::O,
@@ -330,11 +318,39 @@ fn to_item(record: &Qm9Record) -> Result<Item, (SkipReason, String)> {
             0.0
         }
     });
-    Ok(Item {
+    Ok(Ok(Item {
         gdb_idx: record.gdb_idx,
         graph,
         signal,
-    })
+    }))
+}
+
+/// Every record the gate rejected and every malformed CSV row, by line (Markdown).
+pub(crate) fn skip_listing(tally: &Tally, malformed_rows: &[qm9::SkippedRow]) -> String {
+    let mut text = format!(
+        "Molecule gate: {} admitted, {} rejected; {} malformed CSV rows skipped.",
+        tally.n_admitted,
+        tally.n_rejected(),
+        malformed_rows.len()
+    );
+    if tally.n_rejected() > 0 {
+        text.push_str("\n\n");
+        text.push_str(&tally.markdown(10));
+        text.push_str(
+            "\n<details><summary>All rejected records (line: gdb_idx, reason)</summary>\n\n",
+        );
+        for (line, id, kind) in &tally.rejections {
+            text.push_str(&format!("- line {line}: {id}, {}\n", kind.name()));
+        }
+        text.push_str("\n</details>");
+    }
+    if !malformed_rows.is_empty() {
+        text.push_str("\n\nMalformed CSV rows:\n\n");
+        for row in malformed_rows {
+            text.push_str(&format!("- line {}: {}\n", row.line, row.msg));
+        }
+    }
+    text
 }
 
 /// The sha256 of the QM9 CSV recorded in the report's provenance.
@@ -460,4 +476,45 @@ fn cdf_chart(warp: &SpectralWarp, graphs: &[Graph]) -> anyhow::Result<LineChart>
     )
     .series(Series::line("empirical CDF", cdf))
     .series(Series::line("ω(λ), piecewise linear", warp_line)))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A QM9 record with `smiles` and zero properties.
+    pub(crate) fn record(line: usize, smiles: &str) -> Qm9Record {
+        Qm9Record {
+            line,
+            gdb_idx: line as u32,
+            smiles: smiles.to_owned(),
+            inchi: "InChI=1S/x".to_owned(),
+            n_atoms: 1,
+            properties: [0.0; 15],
+        }
+    }
+
+    /// The SMILES corpus's rows as `(line, smiles, RDKit-admissible)`.
+    pub(crate) fn corpus() -> Vec<(usize, String, bool)> {
+        include_str!("../../../crates/molgraph/tests/fixtures/smiles_corpus.csv")
+            .lines()
+            .enumerate()
+            .skip(1)
+            .map(|(idx, line)| {
+                let fields: Vec<&str> = line.split(',').collect();
+                (idx + 1, fields[0].to_owned(), fields[4] == "1")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_rdkit_admissible_molecules_reach_the_feature_cache() {
+        let mut n_featurised = 0;
+        for (line, smiles, rdkit_admissible) in corpus() {
+            let featurised = to_item(&record(line, &smiles)).unwrap().is_ok();
+            assert_eq!(featurised, rdkit_admissible, "line {line}: {smiles}");
+            n_featurised += usize::from(featurised);
+        }
+        assert!(n_featurised >= 40);
+    }
 }

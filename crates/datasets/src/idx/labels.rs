@@ -2,7 +2,7 @@
 
 use crate::{
     error::{Error, Result},
-    idx::{Images, LABELS_MAGIC, u32_dim},
+    idx::{IdxSpec, Images, LABELS_MAGIC, u32_dim},
 };
 
 /// A sequence of class labels, one byte each.
@@ -61,6 +61,34 @@ impl Labels {
     /// ```
     pub fn as_slice(&self) -> &[u8] {
         &self.labels
+    }
+
+    /// Checks that every label is below `n_classes`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LabelOutOfRange`] for the first label that is not.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let labels = datasets::Labels::new(vec![0, 9, 200]);
+    /// assert!(labels.check_range(201).is_ok());
+    /// assert!(labels.check_range(10).is_err());
+    /// ```
+    pub fn check_range(&self, n_classes: usize) -> Result<()> {
+        match self
+            .labels
+            .iter()
+            .position(|&label| usize::from(label) >= n_classes)
+        {
+            None => Ok(()),
+            Some(index) => Err(Error::LabelOutOfRange {
+                index,
+                label: self.labels[index],
+                n_classes,
+            }),
+        }
     }
 
     /// Encodes the labels as a raw IDX label file (the inverse of [`parse_labels`](crate::idx::parse_labels)).
@@ -248,6 +276,39 @@ impl LabelledImages {
             images: self.images.select(indices),
             labels: Labels::new(labels),
         }
+    }
+
+    /// Checks the set against a dataset's shape: at least one item, images of `spec`'s shape,
+    /// every label below `spec.n_classes`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Empty`], [`Error::ShapeMismatch`] or [`Error::LabelOutOfRange`] (the first bad
+    /// label in file order).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use datasets::{Images, LabelledImages, Labels, idx::IdxSpec};
+    /// let set = LabelledImages::new(Images::new(28, 28, vec![0; 784])?, Labels::new(vec![10]))?;
+    /// assert!(set.validate(&IdxSpec::EMNIST_BYCLASS).is_ok());
+    /// assert!(set.validate(&IdxSpec::MNIST).is_err());
+    /// # Ok::<(), datasets::Error>(())
+    /// ```
+    pub fn validate(&self, spec: &IdxSpec) -> Result<()> {
+        if self.is_empty() {
+            return Err(Error::Empty {
+                what: "IDX dataset",
+            });
+        }
+        let got = (self.images.rows(), self.images.cols());
+        if got != (spec.rows, spec.cols) {
+            return Err(Error::ShapeMismatch {
+                expected: (spec.rows, spec.cols),
+                got,
+            });
+        }
+        self.labels.check_range(spec.n_classes)
     }
 
     /// Splits the set into its images and labels.

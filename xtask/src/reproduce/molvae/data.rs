@@ -14,7 +14,7 @@ use linalg::{
     Matrix,
     rng::{Stream, permutation, stream},
 };
-use molgraph::{DenseGraph, MolGraph, parse_smiles};
+use molgraph::{DenseGraph, MolGraph, Rejection, Tally, admit_smiles};
 use rayon::prelude::*;
 
 use crate::{data::Dataset, report::Report, reproduce::Context};
@@ -43,6 +43,10 @@ pub(crate) struct Draw {
     pub(crate) n_examined: usize,
     /// Skipped records by reason, with examples (`gdb_idx: SMILES`).
     pub(crate) skips: BTreeMap<&'static str, Vec<String>>,
+    /// The molecule gate's verdicts on the examined records (line and gdb_idx of each rejection).
+    pub(crate) tally: Tally,
+    /// Malformed CSV rows, skipped.
+    pub(crate) malformed_rows: Vec<qm9::SkippedRow>,
 }
 
 impl Draw {
@@ -72,6 +76,11 @@ impl Draw {
                 ));
             }
         }
+        text.push_str("\n\n");
+        text.push_str(&crate::reproduce::scattering::skip_listing(
+            &self.tally,
+            &self.malformed_rows,
+        ));
         text
     }
 }
@@ -87,28 +96,36 @@ pub(crate) fn draw_qm9(
 ) -> anyhow::Result<Draw> {
     let bytes = ctx.read_data(Dataset::Qm9, &["qm9_props.csv.gz"], report)?;
     let csv = datasets::idx::decompress(&bytes[0]).context("decompressing qm9/qm9_props.csv.gz")?;
-    let records = qm9::parse_csv(&csv[..]).context("parsing qm9/qm9_props.csv.gz")?;
+    let table =
+        qm9::read_csv(&csv[..], qm9::Mode::Lenient).context("parsing qm9/qm9_props.csv.gz")?;
+    let records = table.records;
     let order = permutation(records.len(), &mut stream(ctx.seed, Stream::Shuffle));
     let wanted = n_train + n_test;
     let mut molecules = Vec::with_capacity(wanted);
     let mut skips: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    let mut tally = Tally::default();
     let mut n_examined = 0;
     for chunk in order.chunks(2_048) {
         if molecules.len() >= wanted {
             break;
         }
-        let converted: Vec<Result<Molecule, (&'static str, String)>> = chunk
+        let converted: Vec<Result<Molecule, Rejection>> = chunk
             .par_iter()
             .map(|&idx| to_molecule(&records[idx]))
             .collect();
-        for result in converted {
+        for (&idx, result) in chunk.iter().zip(converted) {
             if molecules.len() >= wanted {
                 break;
             }
             n_examined += 1;
+            let record = &records[idx];
+            tally.record(record.line, &record.gdb_idx.to_string(), &result);
             match result {
                 Ok(molecule) => molecules.push(molecule),
-                Err((reason, example)) => skips.entry(reason).or_default().push(example),
+                Err(rejection) => skips
+                    .entry(rejection.kind().describe())
+                    .or_default()
+                    .push(format!("{}: {}", record.gdb_idx, record.smiles)),
             }
         }
     }
@@ -125,26 +142,16 @@ pub(crate) fn draw_qm9(
         n_records: records.len(),
         n_examined,
         skips,
+        tally,
+        malformed_rows: table.skipped,
     })
 }
 
-fn to_molecule(record: &Qm9Record) -> Result<Molecule, (&'static str, String)> {
-    let example = || format!("{}: {}", record.gdb_idx, record.smiles);
-    let graph = parse_smiles(&record.smiles).map_err(|err| match err {
-        molgraph::Error::TooManyAtoms { .. } => ("more than 9 heavy atoms", example()),
-        other => (
-            "SMILES does not parse into a C/N/O/F Kekulé graph",
-            format!("{} ({other})", example()),
-        ),
-    })?;
+/// The record's molecule if the molecule gate admits its SMILES (C/N/O/F, ≤ 9 heavy atoms, one
+/// fragment, no charges, valences within RDKit's).
+fn to_molecule(record: &Qm9Record) -> Result<Molecule, Rejection> {
+    let graph = admit_smiles(&record.smiles)?.graph;
     let dense = graph.to_dense();
-    if dense.charges.iter().any(|&c| c != 0) {
-        // The 5 one-hot channels cannot hold a formal charge (the paper's code drops it, §1).
-        return Err((
-            "charged species (formal charges cannot be represented)",
-            example(),
-        ));
-    }
     Ok(Molecule {
         record: record.clone(),
         graph,
@@ -187,4 +194,22 @@ pub(crate) fn dense_graphs(molecules: &[Molecule]) -> Vec<DenseGraph> {
 /// The graphs of `molecules`.
 pub(crate) fn mol_graphs(molecules: &[Molecule]) -> Vec<MolGraph> {
     molecules.iter().map(|m| m.graph.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reproduce::scattering::tests::{corpus, record};
+
+    #[test]
+    fn only_rdkit_admissible_molecules_reach_a_training_set() {
+        for (line, smiles, rdkit_admissible) in corpus() {
+            let molecule = to_molecule(&record(line, &smiles));
+            assert_eq!(molecule.is_ok(), rdkit_admissible, "line {line}: {smiles}");
+            if let Ok(molecule) = molecule {
+                assert!(molecule.graph.validity().is_valid());
+                assert!(molecule.dense.charges.iter().all(|&c| c == 0));
+            }
+        }
+    }
 }
