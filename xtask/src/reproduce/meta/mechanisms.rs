@@ -443,6 +443,24 @@ fn faithful_checks(
             Domain::Fraction,
         )?;
     }
+    for (v, name, _, _) in PUBLISHED_ACCURACY {
+        let excluded = late_mean(&groups[v], late, |s| {
+            if s.is_diverged() {
+                f64::NAN
+            } else {
+                s.query_accuracy
+            }
+        });
+        let s = summarize(&excluded, seed ^ (305 + v as u64));
+        report.measurement(
+            &format!("{name} query accuracy, last {late} episodes, diverged episodes left out"),
+            s.mean,
+            &format!(
+                "mean over seeds {}; the check above counts a diverged episode as accuracy 0",
+                s.display()
+            ),
+        );
+    }
     for (r, published) in PUBLISHED_BIO_THETA {
         let values: Vec<f64> = groups[BIO].iter().map(|run| run.theta[r]).collect();
         let s = summarize(&values, seed ^ (310 + r as u64));
