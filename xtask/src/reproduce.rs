@@ -216,11 +216,12 @@ struct Experiment {
 }
 
 /// Paths every image experiment depends on.
-const IMAGE: [&str; 4] = [
+const IMAGE: [&str; 5] = [
     "crates/linalg/src",
     "crates/datasets/src",
     "xtask/src/reproduce/image_data.rs",
     "xtask/src/reproduce.rs",
+    "xtask/src/reproduce/config.rs",
 ];
 /// Paths the online-learning experiments depend on beyond [`IMAGE`].
 const ONLINE: [&str; 3] = [
@@ -234,17 +235,19 @@ const OJA: &[&str] = &[
     IMAGE[1],
     IMAGE[2],
     IMAGE[3],
+    IMAGE[4],
     ONLINE[0],
     ONLINE[1],
     ONLINE[2],
     "xtask/src/reproduce/oja.rs",
 ];
 /// Paths the meta-* experiments depend on.
-const META: [&str; 9] = [
+const META: [&str; 10] = [
     IMAGE[0],
     IMAGE[1],
     IMAGE[2],
     IMAGE[3],
+    IMAGE[4],
     ONLINE[0],
     ONLINE[1],
     "crates/meta-plasticity/src",
@@ -252,7 +255,7 @@ const META: [&str; 9] = [
     "xtask/src/reproduce/meta",
 ];
 /// Paths the molecular experiments depend on.
-const MOLECULES: [&str; 10] = [
+const MOLECULES: [&str; 11] = [
     "crates/linalg/src",
     "crates/datasets/src",
     "crates/molgraph/src",
@@ -260,6 +263,7 @@ const MOLECULES: [&str; 10] = [
     "crates/mol-vae/src",
     "crates/bayes-uq/src",
     "xtask/src/reproduce.rs",
+    "xtask/src/reproduce/config.rs",
     "xtask/src/reproduce/scattering.rs",
     "xtask/src/reproduce/molvae.rs",
     "xtask/src/reproduce/molvae",
@@ -289,6 +293,7 @@ const EXPERIMENTS: &[Experiment] = &[
             IMAGE[1],
             IMAGE[2],
             IMAGE[3],
+            IMAGE[4],
             "xtask/src/reproduce/smoke.rs",
         ],
     },
@@ -297,7 +302,7 @@ const EXPERIMENTS: &[Experiment] = &[
         about: "paper B Fig. 1: online BP, FA, FA+Oja, FA+eHebb on MNIST and Fashion-MNIST",
         run: online_mnist::run,
         depends: &[
-            IMAGE[0], IMAGE[1], IMAGE[2], IMAGE[3], ONLINE[0], ONLINE[1], ONLINE[2],
+            IMAGE[0], IMAGE[1], IMAGE[2], IMAGE[3], IMAGE[4], ONLINE[0], ONLINE[1], ONLINE[2],
         ],
     },
     Experiment {
@@ -328,6 +333,7 @@ const EXPERIMENTS: &[Experiment] = &[
             "crates/molgraph/src",
             "crates/graph-scattering/src",
             "xtask/src/reproduce.rs",
+            "xtask/src/reproduce/config.rs",
             "xtask/src/reproduce/scattering.rs",
         ],
     },

@@ -382,7 +382,7 @@ fn quoted_numbers_anywhere(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | ',' | 'e' | '-')))
         .flat_map(|piece| {
             piece
-                .split(|c: char| c == '-' || c == 'e')
+                .split(['-', 'e'])
                 .map(str::to_string)
                 .chain(std::iter::once(piece.to_string()))
                 .collect::<Vec<_>>()

@@ -5,7 +5,7 @@ use linalg::{
     Matrix, Vector,
     eigen::symmetric_eigen,
     rng::{Stream, for_item, stream},
-    testing::{assert_close, tol},
+    testing::tol,
 };
 use plasticity_core::{
     Deltas, Error, HiddenActivation, Mlp, MlpConfig, N_TERMS, Rule, RuleSet, State, Term,

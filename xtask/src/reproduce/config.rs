@@ -325,9 +325,16 @@ mod tests {
         .unwrap();
         assert_eq!(config.n_seeds, 20);
         assert_eq!(config.variants[0].0, "BP");
-        assert_eq!(config.variants[0].1.lr, 2e-3);
-        assert_eq!(config.variants[0].1.clip, Some(1000.0));
-        assert_eq!(config.terms, [0.0, 1.0, 5.0]);
+        // Read back from exact TOML literals: the same bits.
+        assert_eq!(config.variants[0].1.lr.to_bits(), 2e-3f64.to_bits());
+        assert_eq!(
+            config.variants[0].1.clip.map(f64::to_bits),
+            Some(1000f64.to_bits())
+        );
+        assert_eq!(
+            config.terms.map(f64::to_bits),
+            [0.0f64, 1.0, 5.0].map(f64::to_bits)
+        );
     }
 
     #[test]
