@@ -3,8 +3,8 @@
 //!
 //! A kept report is *stale* when a commit after the revision it was produced at changed any path
 //! its experiment depends on (the experiment's crates and its module in `xtask`, as declared in
-//! the experiment table). Reports under `docs/results/archive/` are history: they are not
-//! verified and the README may not quote them.
+//! the experiment table). Reports of earlier code live under `docs/archive/results/`: they are
+//! history, not verified, and the README may not quote them.
 
 use std::{
     collections::BTreeMap,
@@ -167,7 +167,7 @@ pub(crate) fn verify(root: &Path, dependencies: &[(&str, Vec<&str>)]) -> anyhow:
     Ok(Outcome { reports, problems })
 }
 
-/// `docs/results/*/report.md`, sorted, leaving out `docs/results/archive/`.
+/// `docs/results/*/report.md`, sorted.
 fn kept_report_paths(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let dir = root.join("docs/results");
     let mut paths = Vec::new();
@@ -176,7 +176,7 @@ fn kept_report_paths(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     for entry in fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
         let entry = entry?;
-        if entry.file_name() == "archive" || !entry.file_type()?.is_dir() {
+        if !entry.file_type()?.is_dir() {
             continue;
         }
         let report = entry.path().join("report.md");
