@@ -107,20 +107,6 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         .iter()
         .map(|runs| late_mean(runs, late, hidden_angle))
         .collect();
-    // log10 of E_W averaged over layers, per episode.
-    let log_ew = |s: &EpisodeStats| -> f64 {
-        let logs: Vec<f64> = s
-            .orthonormality
-            .iter()
-            .filter(|v| **v > 0.0 && v.is_finite())
-            .map(|v| v.log10())
-            .collect();
-        if logs.is_empty() {
-            f64::NAN
-        } else {
-            logs.iter().sum::<f64>() / logs.len() as f64
-        }
-    };
     let ew: Vec<Vec<f64>> = groups
         .iter()
         .map(|runs| late_mean(runs, late, log_ew))
@@ -518,19 +504,6 @@ fn faithful_checks(
             Domain::Degrees,
         )?;
     }
-    let log_ew = |s: &EpisodeStats| -> f64 {
-        let logs: Vec<f64> = s
-            .orthonormality
-            .iter()
-            .filter(|v| **v > 0.0 && v.is_finite())
-            .map(|v| v.log10())
-            .collect();
-        if logs.is_empty() {
-            f64::NAN
-        } else {
-            logs.iter().sum::<f64>() / logs.len() as f64
-        }
-    };
     let gap = summarize(
         &paired(
             &late_mean(&groups[OJA], late, log_ew),
@@ -546,4 +519,19 @@ fn faithful_checks(
         Domain::Real,
     )?;
     Ok(())
+}
+
+/// log10 of `E_W` averaged over the layers of one episode (NaN without diagnostics).
+fn log_ew(s: &EpisodeStats) -> f64 {
+    let logs: Vec<f64> = s
+        .orthonormality
+        .iter()
+        .filter(|v| **v > 0.0 && v.is_finite())
+        .map(|v| v.log10())
+        .collect();
+    if logs.is_empty() {
+        f64::NAN
+    } else {
+        logs.iter().sum::<f64>() / logs.len() as f64
+    }
 }
