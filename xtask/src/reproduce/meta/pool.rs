@@ -2,13 +2,23 @@
 //! alignment with an L1 penalty; accuracy starts at FA's level, approaches BP's by ~300 episodes,
 //! and every coefficient but θ₀, θ₂, θ₉ goes to ≈ 0 by ~600 (digest §1.8).
 //!
+//! The default run is paper B's protocol: Adam on Θ with λ = 2.1 (the published code's last
+//! value), no meta-gradient clipping, no preconditioning, and a diverged episode makes no
+//! meta-update. FA (θ₀ only) and F^bio (θ₀, θ₂, θ₉) are meta-trained on the same seeds as
+//! paired references. The stabilised variant (`configs/meta-pool-stabilised.toml`) adds the
+//! three stabilisers the project used before (clipping, shrinking Θ on divergence, F⁵
+//! preconditioned); the report lists each stabiliser and what it did.
+//!
 //! Runs checkpoint every 50 episodes (10 in quick mode) and `--resume` continues them.
 
 use std::fmt::Write as _;
 
 use anyhow::Context as _;
 use feedback_alignment::FeedbackKind;
-use meta_plasticity::{ImagePool, MetaConfig, OnDivergence, Phase, RuleFamily, episode_term_norms};
+use meta_plasticity::{
+    EpisodeStats, ImagePool, MetaConfig, MetaOptimizerConfig, OnDivergence, Phase, RuleFamily,
+    episode_term_norms,
+};
 use plasticity_core::N_TERMS;
 use serde::{Deserialize, Serialize};
 
@@ -20,19 +30,15 @@ use crate::{
         meta::{
             Finished, MOVING_AVERAGE, Trained, accuracy_chart, band_series, by_variant, checkpoint,
             checkpoint_path, curves, divergence_note, episode_metrics, late_mean, load_emnist,
-            moving_average, summarize_curves, theta_chart, train_all,
+            moving_average, paired, summarize_curves, theta_chart, train_all,
         },
     },
 };
 
-/// Meta-gradient norm bound of the pool run: the usual size of `‖dL/dΘ‖` in its first
-/// episodes (10²–10³), so a near-divergent episode counts like a typical one.
+/// Meta-gradient norm bound of the stabilised variant: the usual size of `‖dL/dΘ‖` in the
+/// pool's first episodes (10²–10³), so a near-divergent episode counts like a typical one. The
+/// report of an unclipped run counts the episodes whose meta-gradient exceeded it.
 const POOL_CLIP_NORM: f64 = 1e3;
-
-/// What a diverged episode multiplies Θ by ([`OnDivergence::Shrink`]): half the rule, so that
-/// Adam needs many episodes to climb back to the edge it fell over and a run's divergences stay
-/// rare (a 4-seed probe of seeds 5–8: 14 diverged episodes of 2,400, against 109 with Retreat).
-const POOL_SHRINK_FACTOR: f64 = 0.5;
 
 /// Coefficients the paper finds surviving the L1 penalty [B §Results, Fig. 4d].
 const SURVIVORS: [usize; 3] = [0, 2, 9];
@@ -58,7 +64,9 @@ const PRECONDITION_ABOVE: f64 = 10.0;
 /// Configuration of `meta-pool`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PoolConfig {
-    /// The pool run (`config.seed` is replaced per seed).
+    /// The pool run (`config.seed` is replaced per seed). FA and F^bio, the paired references,
+    /// share its network, episodes, feedback, episode count and Adam settings, with λ = 0 and
+    /// none of the stabilisers.
     config: MetaConfig,
     /// Seeds.
     n_seeds: usize,
@@ -66,8 +74,14 @@ struct PoolConfig {
     /// steps (an L1-pinned coefficient dithers around 0 by about one learning rate per episode,
     /// in φ).
     zero_threshold: f64,
+    /// A coefficient outside {θ₀, θ₂, θ₉} counts as pruned when its |φ_r| is below this
+    /// fraction of the largest |φ| (scale-free, unlike `zero_threshold`).
+    pruned_fraction: f64,
     /// Episode at which "approaches BP" is checked.
     approach_episode: usize,
+    /// Accuracies and angles of the pool and F^bio are compared over the last `late_window`
+    /// episodes.
+    late_window: usize,
     /// Set `config.optimizer.term_scales` from the calibration episode
     /// ([`measured_term_scales`], [`preconditioned`]) before training; the header's config shows
     /// `term_scales: None`, the values are in a note and in every checkpoint's config.
@@ -78,29 +92,76 @@ struct PoolConfig {
 }
 
 impl PoolConfig {
+    /// Paper B's protocol: λ = 2.1 (from `MetaConfig::paper`), no stabiliser.
     fn new(quick: bool) -> PoolConfig {
         let mut config = MetaConfig::paper(RuleFamily::Pool, FeedbackKind::Fixed);
         config.n_episodes = if quick { 30 } else { 600 };
-        // Deviation (docs/deviations.md): paper B clips nothing and does not say what a diverged
-        // inner loop does. With F⁵'s layer-wide sum Σⱼ y_ℓ,ⱼ (≈ 17–50), Adam's first ±lr step on
-        // every θ_r puts the pool at the edge of divergence: near-divergent episodes return
-        // meta-gradients of ~10⁶ (usual: 10²–10³) that freeze Adam through its second moment,
-        // and diverged ones (3,438 of 6,000 without these two settings) stall Θ where it is.
-        // A diverged episode shrinks the whole rule, θ₀ included: Retreat (which left θ₀, the
-        // learning rate, where it was and pulled only the other terms to 0) let three of ten
-        // seeds of the e3d7110 run collapse to FA with a large θ₀ (26–34 diverged episodes each).
-        config.optimizer.clip_norm = Some(POOL_CLIP_NORM);
-        config.optimizer.on_divergence = OnDivergence::Shrink {
-            factor: POOL_SHRINK_FACTOR,
-        };
         let zero_threshold = 3.0 * config.optimizer.lr;
         PoolConfig {
             config,
-            n_seeds: if quick { 2 } else { 10 },
+            n_seeds: if quick { 2 } else { 20 },
             zero_threshold,
+            pruned_fraction: 0.1,
             approach_episode: if quick { 30 } else { 300 },
-            precondition: true,
+            late_window: if quick { 10 } else { 60 },
+            precondition: false,
             precondition_above: PRECONDITION_ABOVE,
+        }
+    }
+
+    /// The stabilised variant (`configs/meta-pool-stabilised.toml`): the meta-gradient clipped
+    /// to norm [`POOL_CLIP_NORM`], Θ halved on a diverged episode, F⁵ preconditioned.
+    #[cfg(test)]
+    fn stabilised(quick: bool) -> PoolConfig {
+        let mut pool = PoolConfig::new(quick);
+        pool.config.optimizer.clip_norm = Some(POOL_CLIP_NORM);
+        pool.config.optimizer.on_divergence = OnDivergence::Shrink { factor: 0.5 };
+        pool.precondition = true;
+        pool
+    }
+
+    /// The stabilisers this configuration turns on (none in paper B), one phrase each.
+    fn stabilisers(&self) -> Vec<String> {
+        let optimizer = &self.config.optimizer;
+        let mut on = Vec::new();
+        if let Some(clip) = optimizer.clip_norm {
+            on.push(format!("meta-gradient clipped to norm {clip}"));
+        }
+        match optimizer.on_divergence {
+            OnDivergence::Skip => {}
+            other => on.push(format!("a diverged episode does {other:?}")),
+        }
+        if self.precondition || optimizer.term_scales.is_some() {
+            on.push(format!(
+                "terms larger than {} × F⁰ preconditioned",
+                self.precondition_above
+            ));
+        }
+        on
+    }
+
+    /// The checkpoint and figure name of the pool run: `F^pool`, or `F^pool-stabilised` when a
+    /// stabiliser is on (so that the two never share checkpoint files).
+    fn pool_name(&self) -> &'static str {
+        if self.stabilisers().is_empty() {
+            "F^pool"
+        } else {
+            "F^pool-stabilised"
+        }
+    }
+
+    /// A paired reference run: `rule` with the pool's protocol, λ = 0 and no stabiliser.
+    fn reference(&self, rule: RuleFamily) -> MetaConfig {
+        MetaConfig {
+            rule,
+            optimizer: MetaOptimizerConfig {
+                l1: 0.0,
+                clip_norm: None,
+                on_divergence: OnDivergence::Skip,
+                term_scales: None,
+                ..self.config.optimizer.clone()
+            },
+            ..self.config.clone()
         }
     }
 }
@@ -182,6 +243,103 @@ fn per_seed_table(runs: &[Finished], scales: [f64; N_TERMS]) -> String {
     table
 }
 
+/// Positions of the pool and its paired references in the variant list.
+const POOL: usize = 0;
+const FA: usize = 1;
+const BIO: usize = 2;
+
+/// Hidden layers whose angles the pool is compared on with F^bio's (α3, α4: the layers where
+/// F^bio's angles fall furthest below FA's, B Fig. 4c).
+const COMPARED_ANGLES: [usize; 2] = [3, 4];
+
+/// `α_layer` of one episode (NaN where it is missing).
+fn angle_at(stats: &EpisodeStats, layer: usize) -> f64 {
+    stats
+        .alignment_angles
+        .get(layer)
+        .copied()
+        .flatten()
+        .unwrap_or(f64::NAN)
+}
+
+/// `‖dL/dφ‖₂` of one episode with `φ_r = s_r θ_r` (the norm the optimiser's clipping bounds),
+/// over the plastic terms; NaN for a diverged episode.
+fn gradient_norm(stats: &EpisodeStats, scales: &[f64; N_TERMS]) -> f64 {
+    if stats.is_diverged() {
+        return f64::NAN;
+    }
+    stats
+        .gradient
+        .iter()
+        .zip(scales)
+        .map(|(g, s)| (g / s) * (g / s))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// For one seed: the largest `|φ_r|` over r ∉ {0, 2, 9} divided by the largest `|φ|` (0 when
+/// Θ is 0).
+fn pruned_ratio(theta: &[f64; N_TERMS], scales: &[f64; N_TERMS]) -> f64 {
+    let phi: Vec<f64> = (0..N_TERMS).map(|r| scales[r] * theta[r].abs()).collect();
+    let largest = phi.iter().copied().fold(0.0, f64::max);
+    let other = (0..N_TERMS)
+        .filter(|r| !SURVIVORS.contains(r))
+        .map(|r| phi[r])
+        .fold(0.0, f64::max);
+    if largest > 0.0 { other / largest } else { 0.0 }
+}
+
+/// A note on the stabilisers: which are on and what each did, or, when none is on, what the
+/// stabilised variant's would have met (episodes over the clipping bound, diverged episodes).
+fn stabiliser_note(config: &PoolConfig, runs: &[Finished]) -> String {
+    let scales = config.config.optimizer.scales();
+    let episodes: Vec<&EpisodeStats> = runs.iter().flat_map(|run| &run.history).collect();
+    let norms: Vec<f64> = episodes
+        .iter()
+        .map(|s| gradient_norm(s, &scales))
+        .filter(|n| n.is_finite())
+        .collect();
+    let diverged = episodes.iter().filter(|s| s.is_diverged()).count();
+    let bound = config.config.optimizer.clip_norm.unwrap_or(POOL_CLIP_NORM);
+    let over = norms.iter().filter(|&&n| n > bound).count();
+    let largest = norms.iter().copied().fold(0.0, f64::max);
+    let median = {
+        let mut sorted = norms.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let stabilisers = config.stabilisers();
+    let clipped = if config.config.optimizer.clip_norm.is_some() {
+        ", each rescaled to the bound"
+    } else {
+        ""
+    };
+    let shrunk = match config.config.optimizer.on_divergence {
+        OnDivergence::Shrink { factor } => format!(", each of which multiplied Θ by {factor}"),
+        OnDivergence::Retreat => {
+            ", each of which moved every θ_r (r ≠ 0) one learning rate towards 0".to_string()
+        }
+        _ => String::new(),
+    };
+    let effects = format!(
+        "meta-gradient norm ‖dL/dφ‖ over the {} finite episodes: median {median:.3e}, largest {largest:.3e}; \
+         {over} episodes above {bound:e}{clipped}; {diverged} of {} episodes diverged{shrunk}",
+        norms.len(),
+        episodes.len()
+    );
+    if stabilisers.is_empty() {
+        format!(
+            "Stabilisers: none (paper B's protocol: no clipping, no preconditioning, a diverged episode makes no meta-update). \
+             What the stabilised variant's would have met: {effects}."
+        )
+    } else {
+        format!(
+            "Stabilisers (not in paper B; docs/deviations.md): {}. What they did: {effects}.",
+            stabilisers.join("; ")
+        )
+    }
+}
+
 /// Runs the experiment.
 pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let mut config = PoolConfig::new(ctx.quick);
@@ -196,13 +354,13 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     )?;
     let pool = load_emnist(ctx, &mut report)?;
     if config.precondition {
-        // Deviation (docs/deviations.md): paper B runs Adam on Θ itself. Adam moves every θ_r by
-        // about lr per episode whatever the size of F^r, and the terms differ by orders of
-        // magnitude (F⁵ ≈ 17–50 × F⁰, F³ = −W ≫ e yᵀ, F² ≪ F⁰), so the first steps on θ₅ or θ₃
-        // act like steps of 0.02–0.05 on θ₀ and put episodes at the edge of divergence. Adam
-        // runs on φ_r = s_r θ_r instead, with s_r the measured size of F^r relative to F⁰ (so
-        // the L1 penalty λ Σ s_r |θ_r| weighs each term's contribution) — for the terms more than
-        // PRECONDITION_ABOVE times F⁰'s size only (F⁵); the others keep paper B's Adam on θ_r.
+        // Deviation (docs/deviations.md), the stabilised variant only: paper B runs Adam on Θ
+        // itself. Adam moves every θ_r by about lr per episode whatever the size of F^r, and
+        // the terms differ by orders of magnitude (F⁵ ≈ 17–50 × F⁰, F³ = −W ≫ e yᵀ, F² ≪ F⁰),
+        // so the first steps on θ₅ or θ₃ act like steps of 0.02–0.05 on θ₀ and put episodes at
+        // the edge of divergence. Adam runs on φ_r = s_r θ_r instead, with s_r the measured size
+        // of F^r relative to F⁰ — for the terms more than `precondition_above` times F⁰'s size
+        // only (F⁵); the others keep paper B's Adam on θ_r.
         let measured = measured_term_scales(&config.config, &pool)?;
         let scales = preconditioned(&measured, config.precondition_above);
         config.config.optimizer.term_scales = Some(scales);
@@ -215,7 +373,14 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
             config.precondition_above
         ));
     }
-    let variants = vec![("pool".to_string(), config.config.clone())];
+    let variants = vec![
+        (config.pool_name().to_string(), config.config.clone()),
+        (
+            "FA".to_string(),
+            config.reference(RuleFamily::PseudoGradient),
+        ),
+        ("F^bio".to_string(), config.reference(RuleFamily::Bio)),
+    ];
     let Trained {
         specs,
         ck,
@@ -229,30 +394,42 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         &mut report,
     )?;
     let n_episodes = config.config.n_episodes;
-    let names = vec!["F^pool".to_string()];
+    let names: Vec<String> = variants.iter().map(|(name, _)| name.clone()).collect();
     let groups = by_variant(finished, config.n_seeds);
     report.note(divergence_note(&names, &groups));
-    let runs = &groups[0];
+    let runs = &groups[POOL];
     let seed = ctx.seed;
+    let late = config.late_window;
 
     let final_acc = summarize(
         &late_mean(runs, MOVING_AVERAGE, |s| s.query_accuracy),
         seed ^ 1,
     );
-    let smoothed: Vec<Vec<f64>> = curves(runs, |s| s.query_accuracy)
+    let smoothed: Vec<Vec<Vec<f64>>> = groups
         .iter()
-        .map(|c| moving_average(c, MOVING_AVERAGE))
+        .map(|group| {
+            curves(group, |s| s.query_accuracy)
+                .iter()
+                .map(|c| moving_average(c, MOVING_AVERAGE))
+                .collect()
+        })
         .collect();
-    let at = |episode: usize, salt: u64| {
-        let values: Vec<f64> = smoothed
+    // Per seed, the smoothed accuracy of `variant` at `episode` (1-based).
+    let at = |variant: usize, episode: usize| -> Vec<f64> {
+        smoothed[variant]
             .iter()
             .map(|c| c[episode.min(c.len()) - 1])
-            .filter(|v| v.is_finite())
-            .collect();
-        summarize(&values, seed ^ salt)
+            .collect()
     };
-    let early = at(MOVING_AVERAGE, 2);
-    let approach = at(config.approach_episode, 3);
+    let finite =
+        |values: Vec<f64>| -> Vec<f64> { values.into_iter().filter(|v| v.is_finite()).collect() };
+    let early = summarize(&finite(at(POOL, MOVING_AVERAGE)), seed ^ 2);
+    let early_fa = summarize(&finite(at(FA, MOVING_AVERAGE)), seed ^ 4);
+    let early_gap = summarize(
+        &finite(paired(&at(POOL, MOVING_AVERAGE), &at(FA, MOVING_AVERAGE))),
+        seed ^ 5,
+    );
+    let approach = summarize(&finite(at(POOL, config.approach_episode)), seed ^ 3);
     let final_theta: Vec<_> = (0..N_TERMS)
         .map(|r| {
             let values: Vec<f64> = runs.iter().map(|run| run.theta[r]).collect();
@@ -271,12 +448,42 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         .filter(|r| !SURVIVORS.contains(r))
         .map(|r| mean_abs[r])
         .fold(0.0, f64::max);
+    let largest = mean_abs.iter().copied().fold(0.0, f64::max);
     let survivors_min = SURVIVORS
         .iter()
         .map(|&r| mean_abs[r])
         .fold(f64::INFINITY, f64::min);
     let survivors_found: Vec<usize> = (0..N_TERMS)
         .filter(|&r| mean_abs[r] > config.zero_threshold)
+        .collect();
+    let pruned_mean = if largest > 0.0 {
+        others_max / largest
+    } else {
+        0.0
+    };
+    let seeds_pruned = runs
+        .iter()
+        .filter(|run| pruned_ratio(&run.theta, &scales) < config.pruned_fraction)
+        .count() as f64
+        / runs.len() as f64;
+    let accuracy_late: Vec<Vec<f64>> = groups
+        .iter()
+        .map(|group| late_mean(group, late, |s| s.query_accuracy))
+        .collect();
+    let pool_bio = summarize(&paired(&accuracy_late[POOL], &accuracy_late[BIO]), seed ^ 6);
+    let angle_gaps: Vec<(usize, crate::reproduce::image_data::SeedSummary)> = COMPARED_ANGLES
+        .iter()
+        .map(|&layer| {
+            let pool_angles = late_mean(&groups[POOL], late, |s| angle_at(s, layer));
+            let bio_angles = late_mean(&groups[BIO], late, |s| angle_at(s, layer));
+            (
+                layer,
+                summarize(
+                    &finite(paired(&pool_angles, &bio_angles)),
+                    seed ^ (20 + layer as u64),
+                ),
+            )
+        })
         .collect();
 
     if ctx.quick {
@@ -293,14 +500,14 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
             })
             .count();
         anyhow::ensure!(
-            valid == config.n_seeds,
+            valid == specs.len(),
             "only {valid} of {} runs' final checkpoints re-read and validate",
-            config.n_seeds
+            specs.len()
         );
         report.check(
-            "largest s_r |θ_r| at the end (mean over seeds)",
+            "largest s_r |θ_r| of the pool at the end (mean over seeds)",
             "Adam's bound: 30 steps of about lr 1e-3 in φ = s θ move each |φ_r| by ≤ 0.03 from θ0 = 1e-3",
-            mean_abs.iter().copied().fold(0.0, f64::max),
+            largest,
             Band::AtMost(0.05),
             Domain::NonNegative,
         )?;
@@ -316,6 +523,46 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
             "≥ 60–70 % by 300–600 episodes (B Fig. 4a; digest §1.8)",
             final_acc.mean,
             Band::AtLeast(0.60),
+            Domain::Fraction,
+        )?;
+        report.check(
+            &format!(
+                "F^pool − F^bio query accuracy, last {late} episodes (paired by seed, mean)"
+            ),
+            "F^bio, same seeds in this run: the pool learns the rule F^bio is made of (B Fig. 4a, 4d)",
+            pool_bio.mean,
+            Band::Between(-0.03, 0.03),
+            Domain::Real,
+        )?;
+        for (layer, gap) in &angle_gaps {
+            report.check(
+                &format!(
+                    "F^pool − F^bio α{layer}, last {late} episodes (°, paired by seed, mean)"
+                ),
+                "F^bio, same seeds in this run: the pool aligns its teaching signals like F^bio (B Fig. 4c)",
+                gap.mean,
+                Band::Between(-10.0, 10.0),
+                Domain::Real,
+            )?;
+        }
+        report.check(
+            "largest mean s_r |θ_r| over r ∉ {0, 2, 9} / largest mean s_r |θ_r| (means over seeds)",
+            &format!(
+                "B Fig. 4d: every coefficient but θ0, θ2, θ9 goes to ≈ 0 (below {} of the largest)",
+                config.pruned_fraction
+            ),
+            pruned_mean,
+            Band::Below(config.pruned_fraction),
+            Domain::Fraction,
+        )?;
+        report.check(
+            &format!(
+                "fraction of seeds whose largest s_r |θ_r| over r ∉ {{0, 2, 9}} is below {} of their largest",
+                config.pruned_fraction
+            ),
+            "B Fig. 4d: the sparsification happens in (nearly) every run, not only on average (≥ 80 % of seeds)",
+            seeds_pruned,
+            Band::AtLeast(0.8),
             Domain::Fraction,
         )?;
         report.claim(
@@ -339,14 +586,28 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
             others_max <= config.zero_threshold && survivors_min > config.zero_threshold,
         );
     }
+    // Restated: paper B's "starts at FA's level (≈ 25 %)" is compared with the FA run's own
+    // early accuracy on the same seeds, not with the figure's number.
     report.claim(
-        "The pool starts at FA's level (≈ 25 %) (B Fig. 4a)",
-        "10-episode moving average at episode 10 within 10 points of 0.25",
-        early.display(),
-        (early.mean - 0.25).abs() <= 0.10,
+        "The pool starts at FA's level (B Fig. 4a)",
+        &format!(
+            "F^pool − FA, 10-episode moving average at episode {MOVING_AVERAGE}, paired by seed (|mean| ≤ 0.10 counts; F^pool {:.3}, FA {:.3})",
+            early.mean, early_fa.mean
+        ),
+        early_gap.display(),
+        early_gap.mean.abs() <= 0.10,
     );
+    report.note(format!(
+        "Pool against F^bio (same seeds, last {late} episodes, paired, 95 % CIs): accuracy {}; {}.",
+        pool_bio.display(),
+        angle_gaps
+            .iter()
+            .map(|(layer, gap)| format!("α{layer} {}°", gap.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     let mut table = String::from(
-        "Final Θ (mean [95 % CI] over seeds; mean s_r abs(θ_r) decides survival):\n\n| r | θ_r | s_r | mean s_r abs(θ_r) |\n|---|---|---|---|\n",
+        "Final Θ of the pool (mean [95 % CI] over seeds; mean s_r abs(θ_r) decides survival):\n\n| r | θ_r | s_r | mean s_r abs(θ_r) |\n|---|---|---|---|\n",
     );
     for r in 0..N_TERMS {
         let _ = writeln!(
@@ -357,11 +618,12 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     }
     report.note(table);
     report.note(per_seed_table(runs, scales));
+    report.note(stabiliser_note(&config, runs));
     report.note(format!(
-        "Protocol: all ten terms plastic, FA (fixed random B), λ = {} on Σ|θ_r| (θ0 included; the subgradient at 0 is 0), \
-         θ0 = 1e-3 and every other θ_r = 0 at the start, Adam lr {}, {n_episodes} episodes, {} seeds; not in paper B: \
-         the meta-gradient {} and a diverged episode does {:?} (docs/deviations.md). Final \
-         accuracy {}.",
+        "Protocol: all ten terms plastic, FA (fixed random B), λ = {} on Σ|θ_r| (θ0 included; the subgradient at 0 is 0; \
+         the published code's last value, docs/deviations.md), θ0 = 1e-3 and every other θ_r = 0 at the start, Adam lr {}, \
+         {n_episodes} episodes, {} seeds; FA (θ0) and F^bio (θ0, θ2, θ9) meta-trained on the same seeds with λ = 0 and no \
+         stabiliser as paired references. The meta-gradient {}; a diverged episode does {:?}. Final accuracy {}.",
         config.config.optimizer.l1,
         config.config.optimizer.lr,
         config.n_seeds,
@@ -376,9 +638,9 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
 
     report.figure(
         "accuracy",
-        "Query accuracy of the pool (10-episode moving average; shaded: 95 % CI over seeds)",
+        "Query accuracy of the pool and its references (10-episode moving average; shaded: 95 % CI over seeds)",
         accuracy_chart(
-            "F^pool meta-training on 5-way EMNIST",
+            "F^pool, FA and F^bio meta-training on 5-way EMNIST",
             &names,
             &groups,
             seed,
@@ -387,11 +649,11 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let all_terms: Vec<usize> = (0..N_TERMS).collect();
     report.figure(
         "theta",
-        "Θ trajectories (mean and 95 % CI over seeds)",
+        "Θ trajectories of the pool (mean and 95 % CI over seeds)",
         theta_chart(
             "Meta-learned coefficients θ0…θ9",
-            &names,
-            &groups,
+            &names[..1],
+            &groups[..1],
             &all_terms,
             seed,
         ),
@@ -406,16 +668,10 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         "α_ℓ (°, 10-episode moving average)",
     );
     for layer in 1..n_angles.saturating_sub(1) {
-        let per_seed: Vec<Vec<f64>> = curves(runs, |s| {
-            s.alignment_angles
-                .get(layer)
-                .copied()
-                .flatten()
-                .unwrap_or(f64::NAN)
-        })
-        .iter()
-        .map(|c| moving_average(c, MOVING_AVERAGE))
-        .collect();
+        let per_seed: Vec<Vec<f64>> = curves(runs, |s| angle_at(s, layer))
+            .iter()
+            .map(|c| moving_average(c, MOVING_AVERAGE))
+            .collect();
         angles = angles.series(band_series(
             &format!("α{layer}"),
             &summarize_curves(&per_seed, seed ^ (layer as u64 + 50) << 40),
@@ -424,7 +680,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     if n_angles > 2 {
         report.figure(
             "angles",
-            "Alignment angles α1…α4 (mean and 95 % CI over seeds)",
+            "Alignment angles α1…α4 of the pool (mean and 95 % CI over seeds)",
             angles,
         );
     }
@@ -434,7 +690,6 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
 
 #[cfg(test)]
 mod tests {
-    use meta_plasticity::EpisodeStats;
 
     use super::*;
 
@@ -449,6 +704,69 @@ mod tests {
         expected[5] = 22.1;
         assert_eq!(preconditioned(&measured, PRECONDITION_ABOVE), expected);
         assert_eq!(preconditioned(&measured, 0.0), measured);
+    }
+
+    #[test]
+    // Copied values, not computed ones: exact comparison is the point.
+    #[allow(clippy::float_cmp)]
+    fn the_shipped_stabilised_config_is_the_stabilised_variant() {
+        let overrides = crate::reproduce::config::Overrides {
+            print: false,
+            file: Some(crate::project_root().join("configs/meta-pool-stabilised.toml")),
+            sets: Vec::new(),
+        };
+        let loaded = overrides.apply(PoolConfig::new(false)).unwrap();
+        let expected = PoolConfig::stabilised(false);
+        assert_eq!(
+            crate::reproduce::config::to_table(&loaded).unwrap(),
+            crate::reproduce::config::to_table(&expected).unwrap()
+        );
+        assert_eq!(loaded.pool_name(), "F^pool-stabilised");
+        assert_eq!(loaded.stabilisers().len(), 3);
+        let paper = PoolConfig::new(false);
+        assert!(paper.stabilisers().is_empty());
+        assert_eq!(paper.pool_name(), "F^pool");
+        // The references never carry the pool's penalty or stabilisers.
+        let bio = loaded.reference(RuleFamily::Bio);
+        assert_eq!(bio.optimizer.l1, 0.0);
+        assert_eq!(bio.optimizer.clip_norm, None);
+        assert_eq!(bio.optimizer.on_divergence, OnDivergence::Skip);
+        assert_eq!(bio.episode, loaded.config.episode);
+    }
+
+    #[test]
+    // Exact values (0, a copied angle): exact comparison is the point.
+    #[allow(clippy::float_cmp)]
+    fn pruning_and_clipping_measures() {
+        let mut theta = [0.0; N_TERMS];
+        theta[0] = 0.02;
+        theta[2] = -0.04;
+        theta[5] = 0.003;
+        let mut scales = [1.0; N_TERMS];
+        assert!((pruned_ratio(&theta, &scales) - 0.075).abs() < 1e-12);
+        scales[5] = 2.0;
+        assert!((pruned_ratio(&theta, &scales) - 0.15).abs() < 1e-12);
+        assert_eq!(pruned_ratio(&[0.0; N_TERMS], &scales), 0.0);
+        let mut stats = EpisodeStats {
+            episode: 0,
+            phase: Phase::MetaTrain,
+            classes: Vec::new(),
+            query_accuracy: 0.5,
+            query_loss: 1.0,
+            meta_loss: 1.0,
+            theta,
+            gradient: [0.0; N_TERMS],
+            alignment_angles: vec![None, Some(80.0)],
+            orthonormality: Vec::new(),
+        };
+        stats.gradient[0] = 3.0;
+        stats.gradient[5] = 8.0;
+        assert!((gradient_norm(&stats, &scales) - 5.0).abs() < 1e-12);
+        assert!(angle_at(&stats, 0).is_nan());
+        assert_eq!(angle_at(&stats, 1), 80.0);
+        assert!(angle_at(&stats, 7).is_nan());
+        stats.query_loss = f64::NAN;
+        assert!(gradient_norm(&stats, &scales).is_nan());
     }
 
     #[test]
