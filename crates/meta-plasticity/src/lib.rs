@@ -57,6 +57,7 @@
 
 mod adam;
 mod config;
+mod divergence;
 mod episode;
 mod error;
 mod tangent;
@@ -69,6 +70,7 @@ pub use crate::{
         EpisodeConfig, GradientMode, LrSchedule, MetaConfig, MetaOptimizerConfig, OnDivergence,
         RuleFamily,
     },
+    divergence::{DivergenceSite, Quantity, divergence_site, episode_divergence_site},
     episode::{ImagePool, Phase, Task, eligible_classes, sample_task},
     error::{Error, Result},
     tangent::{InnerLoop, Pathway, Sample, UnrollOutcome, meta_gradient, meta_gradient_reverse},

@@ -16,6 +16,7 @@
 mod baselines;
 pub(crate) mod checkpoint;
 mod curves;
+mod divergence;
 mod mechanisms;
 mod pool;
 mod transfer;
@@ -516,6 +517,52 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("neuromol-meta-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
+    }
+
+    #[test]
+    fn diverged_episodes_are_rerun_and_located() {
+        // θ₀ = 1e30 makes every episode of the tiny pool overflow in f32; θ₀ = 1e-3 none.
+        let mut specs = specs(5);
+        specs[0].config.theta0_init = 1e30;
+        specs[1].config.theta0_init = 1e30;
+        let finished = meta_train(&specs, &synthetic_pool(), None, None).unwrap();
+        assert!(
+            finished
+                .iter()
+                .all(|run| run.history.iter().all(|s| s.is_diverged()))
+        );
+        let groups = by_variant(finished, 2);
+        let note = divergence::analysis(&["F^pool".into()], &groups, &specs, &synthetic_pool())
+            .unwrap()
+            .expect("a note for diverged episodes");
+        assert!(note.contains("**F^pool**: 2 of 2 seeds diverged"), "{note}");
+        // Both seeds diverged at episode 0 and at every episode up to 8; the training detector
+        // saw a non-finite value at a training step, and the replay names a layer.
+        assert!(note.contains("| 0 | 9 | 0 | 8 | step "), "{note}");
+        assert!(note.contains("| 1 | 9 | 0 | 8 | step "), "{note}");
+        assert!(note.contains("layer "), "{note}");
+        assert!(!note.contains("no divergence on rerun"), "{note}");
+        let calm = meta_train(&specs_for_calm(), &synthetic_pool(), None, None).unwrap();
+        let groups = by_variant(calm, 2);
+        assert!(
+            divergence::analysis(
+                &["F^pool".into()],
+                &groups,
+                &specs_for_calm(),
+                &synthetic_pool()
+            )
+            .unwrap()
+            .is_none()
+        );
+    }
+
+    fn specs_for_calm() -> Vec<RunSpec> {
+        let mut specs = specs(5);
+        for spec in &mut specs {
+            spec.config.rule = RuleFamily::PseudoGradient;
+            spec.config.optimizer.l1 = 0.0;
+        }
+        specs
     }
 
     #[test]

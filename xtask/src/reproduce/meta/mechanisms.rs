@@ -84,7 +84,9 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         &config,
     )?;
     let pool = load_emnist(ctx, &mut report)?;
-    let Trained { finished, .. } = train_all(
+    let Trained {
+        specs, finished, ..
+    } = train_all(
         ctx,
         "meta-mechanisms",
         &config.variants,
@@ -96,6 +98,9 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let names: Vec<String> = config.variants.iter().map(|(n, _)| n.clone()).collect();
     let groups = by_variant(finished, config.n_seeds);
     report.note(divergence_note(&names, &groups));
+    if let Some(note) = super::divergence::analysis(&names, &groups, &specs, &pool)? {
+        report.note(note);
+    }
     let seed = ctx.seed;
     let late = config.late_window;
 

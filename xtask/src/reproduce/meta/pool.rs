@@ -397,6 +397,9 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let names: Vec<String> = variants.iter().map(|(name, _)| name.clone()).collect();
     let groups = by_variant(finished, config.n_seeds);
     report.note(divergence_note(&names, &groups));
+    if let Some(note) = super::divergence::analysis(&names, &groups, &specs, &pool)? {
+        report.note(note);
+    }
     let runs = &groups[POOL];
     let seed = ctx.seed;
     let late = config.late_window;
