@@ -13,7 +13,11 @@ mod online_mnist;
 mod scattering;
 mod smoke;
 
-use std::{path::PathBuf, time::Instant};
+use std::{
+    path::PathBuf,
+    sync::{Mutex, PoisonError},
+    time::Instant,
+};
 
 use anyhow::{Context as _, bail};
 
@@ -137,6 +141,9 @@ pub(crate) struct Context {
     /// `--print-config`, `--config` and `--set`.
     pub(crate) overrides: config::Overrides,
     data_arg: Option<PathBuf>,
+    /// Set by [`Context::configure`]: a fingerprint of the effective configuration when
+    /// `--config` or `--set` made it differ from the experiment's default, else `None`.
+    variant: Mutex<Option<String>>,
 }
 
 impl Context {
@@ -147,7 +154,24 @@ impl Context {
         &self,
         default: C,
     ) -> anyhow::Result<C> {
-        self.overrides.apply(default)
+        let default_table = config::to_table(&default)?;
+        let effective = self.overrides.apply(default)?;
+        let effective_table = config::to_table(&effective)?;
+        let variant = (effective_table != default_table)
+            .then(|| config::fingerprint(&effective_table))
+            .transpose()?;
+        *self.variant.lock().unwrap_or_else(PoisonError::into_inner) = variant;
+        Ok(effective)
+    }
+
+    /// The name of a checkpoint folder: `leaf` for the experiment's default configuration, and
+    /// `leaf-variant-<fingerprint>` for a configuration that `--config` or `--set` changed, so
+    /// that a variant's checkpoints never meet the default's (nor another variant's).
+    pub(crate) fn checkpoint_leaf(&self, leaf: String) -> String {
+        match &*self.variant.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(fingerprint) => format!("{leaf}-variant-{fingerprint}"),
+            None => leaf,
+        }
     }
 
     /// Locates and verifies `dataset` (fetching it when possible) and reads `files` from it,
@@ -471,6 +495,7 @@ fn run_experiment(
             sets: args.sets.clone(),
         },
         data_arg: args.data.clone(),
+        variant: Mutex::new(None),
     };
     if let Some(file) = &args.config {
         config::check_file(file)?;
@@ -575,6 +600,7 @@ mod tests {
             protocol,
             overrides,
             data_arg: None,
+            variant: Mutex::new(None),
         }
     }
 
@@ -601,6 +627,51 @@ mod tests {
 
     /// Every experiment's configuration, quick and full, prints as TOML that reads back to the
     /// same configuration (printed again from the file, it is the same text).
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Toy {
+        episodes: usize,
+        lr: f64,
+    }
+
+    /// A configuration changed by `--set` (or a file) checkpoints in a folder of its own; the
+    /// default, also when a file restates it, keeps the default folder.
+    #[test]
+    fn a_changed_configuration_gets_its_own_checkpoint_folder() {
+        let toy = || Toy {
+            episodes: 600,
+            lr: 1e-3,
+        };
+        let ctx = context(false, Protocol::Project, config::Overrides::default());
+        ctx.configure(toy()).unwrap();
+        assert_eq!(ctx.checkpoint_leaf("seed-0-full".into()), "seed-0-full");
+
+        let dir = std::env::temp_dir().join(format!("neuromol-variant-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let same = dir.join("same.toml");
+        std::fs::write(&same, "episodes = 600\n").unwrap();
+        let overrides = |file: Option<PathBuf>, sets: &[&str]| config::Overrides {
+            print: false,
+            file,
+            sets: sets.iter().map(|s| s.to_string()).collect(),
+        };
+        let ctx = context(false, Protocol::Project, overrides(Some(same), &[]));
+        ctx.configure(toy()).unwrap();
+        assert_eq!(ctx.checkpoint_leaf("seed-0-full".into()), "seed-0-full");
+
+        let leaf_with = |sets: &[&str]| {
+            let ctx = context(false, Protocol::Project, overrides(None, sets));
+            ctx.configure(toy()).unwrap();
+            ctx.checkpoint_leaf("seed-0-full".into())
+        };
+        let a = leaf_with(&["episodes=300"]);
+        let b = leaf_with(&["lr=0.01"]);
+        assert!(a.starts_with("seed-0-full-variant-"), "{a}");
+        assert_eq!(a.len(), "seed-0-full-variant-".len() + 12);
+        assert_ne!(a, b);
+        assert_eq!(a, leaf_with(&["episodes=300"]));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn every_default_config_round_trips_through_toml() {
         let dir = std::env::temp_dir().join(format!("neuromol-configs-{}", std::process::id()));

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use serde::{Serialize, de::DeserializeOwned};
+use sha2::{Digest, Sha256};
 use toml::{Table, Value};
 
 /// The configuration options of `reproduce`.
@@ -82,6 +83,13 @@ pub(crate) fn to_table<C: Serialize>(config: &C) -> anyhow::Result<Table> {
 }
 
 /// Writes `given` over `tree`, table by table.
+/// A 12-hex-digit fingerprint of a configuration: the start of the sha256 of its TOML text.
+pub(crate) fn fingerprint(table: &Table) -> anyhow::Result<String> {
+    let text = toml::to_string(table).context("writing the configuration as TOML")?;
+    let digest = Sha256::digest(text.as_bytes());
+    Ok(digest[..6].iter().map(|b| format!("{b:02x}")).collect())
+}
+
 fn merge(tree: &mut Table, given: Table, _prefix: &str) {
     for (key, value) in given {
         match (tree.get_mut(&key), value) {

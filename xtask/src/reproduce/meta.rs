@@ -135,8 +135,10 @@ pub(crate) struct Checkpointing {
 
 impl Checkpointing {
     /// `target/neuromol-cache/meta-checkpoints/<experiment>/seed-<N>-<quick|full>/`, with
-    /// `-reverse` appended under `--gradient reverse` and `-faithful` under `--protocol faithful`
-    /// (a run of the other mode or protocol is another config, whose files would be refused), every 10 episodes in quick mode and 50 in full mode.
+    /// `-reverse` appended under `--gradient reverse`, `-faithful` under `--protocol faithful`
+    /// and `-variant-<fingerprint>` when `--config` or `--set` changed the configuration (a run
+    /// of another mode, protocol or configuration is another config, whose files would be
+    /// refused), every 10 episodes in quick mode and 50 in full mode.
     fn for_experiment(ctx: &Context, experiment: &str) -> Checkpointing {
         let mut mode = match (ctx.quick, ctx.gradient) {
             (true, GradientMode::Forward) => "quick",
@@ -152,7 +154,7 @@ impl Checkpointing {
             dir: crate::project_root()
                 .join("target/neuromol-cache/meta-checkpoints")
                 .join(experiment)
-                .join(format!("seed-{}-{mode}", ctx.seed)),
+                .join(ctx.checkpoint_leaf(format!("seed-{}-{mode}", ctx.seed))),
             every: if ctx.quick { 10 } else { 50 },
             resume: ctx.resume,
         }
@@ -590,6 +592,7 @@ mod tests {
             protocol: Protocol::Project,
             overrides: Default::default(),
             data_arg: None,
+            variant: Default::default(),
         };
         let leaf = |ctx: &Context| {
             Checkpointing::for_experiment(ctx, "meta-pool")

@@ -159,7 +159,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let dataset = Dataset::new(&x_train, &train_dense)?;
     let initial = MolVae::<f32>::new(config.model.clone(), &mut stream(ctx.seed, Stream::Init))?;
     let noise = stream(ctx.seed, Stream::Noise);
-    let dir = checkpoint_dir("molvae", ctx.seed, ctx.quick);
+    let dir = checkpoint_dir(ctx, "molvae");
     let checkpointing = |name: &str| Checkpointing {
         path: dir.join(format!("{name}.ckpt")),
         every: config.checkpoint_every,

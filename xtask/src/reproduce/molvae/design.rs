@@ -186,7 +186,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
 
     let dataset = Dataset::new(&x_train, &train_dense)?.with_conditions(&conditions)?;
     let initial = MolVae::<f32>::new(config.model.clone(), &mut stream(ctx.seed, Stream::Init))?;
-    let dir = checkpoint_dir("molvae-design", ctx.seed, ctx.quick);
+    let dir = checkpoint_dir(ctx, "molvae-design");
     let checkpointing = Checkpointing {
         path: dir.join("conditional.ckpt"),
         every: config.checkpoint_every,

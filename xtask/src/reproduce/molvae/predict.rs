@@ -110,7 +110,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let draw = draw_qm9(ctx, &mut report, largest, config.n_test)?;
     report.timing("reading and drawing QM9", started.elapsed().as_secs_f64());
     let all: Vec<Molecule> = draw.train.iter().chain(&draw.test).cloned().collect();
-    let dir = checkpoint_dir("molvae-predict", ctx.seed, ctx.quick);
+    let dir = checkpoint_dir(ctx, "molvae-predict");
     let initial = MolVae::<f32>::new(config.model.clone(), &mut stream(ctx.seed, Stream::Init))?;
 
     let started = Instant::now();

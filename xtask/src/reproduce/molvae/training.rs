@@ -82,15 +82,17 @@ pub(crate) struct Checkpointing {
     pub(crate) resume: bool,
 }
 
-/// `target/neuromol-cache/molvae-checkpoints/<experiment>/seed-<N>-<quick|full>/`.
-pub(crate) fn checkpoint_dir(experiment: &str, seed: u64, quick: bool) -> PathBuf {
+/// `target/neuromol-cache/molvae-checkpoints/<experiment>/seed-<N>-<quick|full>/`, with
+/// `-variant-<fingerprint>` appended when `--config` or `--set` changed the configuration.
+pub(crate) fn checkpoint_dir(ctx: &crate::reproduce::Context, experiment: &str) -> PathBuf {
     crate::project_root()
         .join("target/neuromol-cache/molvae-checkpoints")
         .join(experiment)
-        .join(format!(
-            "seed-{seed}-{}",
-            if quick { "quick" } else { "full" }
-        ))
+        .join(ctx.checkpoint_leaf(format!(
+            "seed-{}-{}",
+            ctx.seed,
+            if ctx.quick { "quick" } else { "full" }
+        )))
 }
 
 /// A trained model, its full history, and the epoch it resumed at (0 for a fresh run).

@@ -107,7 +107,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
 
     // The same initial weights for every replica [C §9].
     let initial = MolVae::<f32>::new(config.model.clone(), &mut stream(ctx.seed, Stream::Init))?;
-    let dir = checkpoint_dir("molvae-uq", ctx.seed, ctx.quick);
+    let dir = checkpoint_dir(ctx, "molvae-uq");
     let started = Instant::now();
     let replicas: Vec<Replica> =
         bootstrap_replicas(config.n_train, config.n_replicas, ctx.seed, |r, weights| {
