@@ -31,7 +31,7 @@ use crate::data::{
 
 /// Arguments of `cargo xtask data`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {
+pub struct Args {
     /// Data root (overrides NEUROMOL_DATA and the cache directory).
     #[arg(long, global = true, value_name = "DIR")]
     data: Option<PathBuf>,
@@ -187,7 +187,7 @@ pub(crate) fn require(dataset: Dataset, data_arg: Option<&Path>) -> anyhow::Resu
 }
 
 /// Runs `cargo xtask data ...`.
-pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+pub fn run(args: &Args) -> anyhow::Result<()> {
     let root = Root::resolve(args.data.as_deref())?;
     match args.command {
         Command::Fetch { dataset } => fetch(&root, dataset),
