@@ -8,7 +8,7 @@
 //! 3. the user cache directory, `$XDG_CACHE_HOME/neuromol` or `~/.cache/neuromol`.
 //!
 //! An explicitly named root (1 or 2) is authoritative: a dataset missing there is an error that says
-//! which files to put where; only the cache directory is filled by downloading. [`require`] is the
+//! which files to put where; only the cache directory is filled by downloading. `require` is the
 //! entry point for experiments; `fetch`, `verify` and `where` are the subcommands.
 
 mod check;
