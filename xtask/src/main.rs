@@ -2,15 +2,13 @@
 //!
 //! It owns everything that touches the outside world — paths, the command line, downloads, file
 //! formats, progress bars and figures — so that the library crates stay pure. Each task is one
-//! module: [`reproduce`] runs paper experiments and writes reports, [`data`] fetches and verifies
-//! datasets, [`tidy`] enforces the repository's structural rules, [`bench`](mod@bench) runs the
+//! module: [`reproduce`] runs the paper experiments of the `experiments` crate and writes their
+//! reports, `data` fetches and verifies datasets ([`experiments::data`]), [`tidy`] enforces the repository's structural rules, [`bench`](mod@bench) runs the
 //! criterion suite, and [`results`] checks the kept reports against the code and the README.
 #![allow(clippy::print_stdout)]
 
 mod bench;
-mod data;
 mod molecules;
-mod report;
 mod reproduce;
 mod results;
 mod tidy;
@@ -35,7 +33,7 @@ enum Task {
     /// Run a paper experiment and write report.md, metrics.csv, config.bin and figures.
     Reproduce(reproduce::Args),
     /// Fetch, verify or locate the datasets.
-    Data(data::Args),
+    Data(experiments::data::Args),
     /// Check molecules (SMILES lists or QM9-style CSVs) against the representation's gate.
     Molecules(molecules::Args),
     /// Check the repository's structural rules (layer table, banned APIs, file headers).
@@ -50,7 +48,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Reproduce(args) => reproduce::run(&args),
-        Task::Data(args) => data::run(&args),
+        Task::Data(args) => experiments::data::run(&args),
         Task::Molecules(args) => molecules::run(&args),
         Task::Tidy => tidy::run(&project_root()),
         Task::Bench(args) => bench::run(&args),

@@ -40,11 +40,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     match &args.command {
         ResultsCommand::Verify { require_all } => {
             let root = crate::project_root();
-            let outcome = verify(&root, &crate::reproduce::dependencies())?;
+            let outcome = verify(&root, &experiments::reproduce::dependencies())?;
             print!("{}", outcome.summary());
             let mut problems = outcome.problems.clone();
             if *require_all {
-                for (experiment, _) in crate::reproduce::dependencies() {
+                for (experiment, _) in experiments::reproduce::dependencies() {
                     if !outcome.reports.iter().any(|r| r.experiment == experiment) {
                         problems.push(format!("no kept report for '{experiment}'"));
                     }

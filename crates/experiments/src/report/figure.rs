@@ -11,7 +11,7 @@ use plotters::{
 
 /// DejaVu Sans, bundled so figures render identically on any machine (DejaVu licence, see
 /// `assets/`).
-const FONT: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
+const FONT: &[u8] = include_bytes!("../../../../assets/DejaVuSans.ttf");
 
 /// Colours of successive series (colour-blind-safe Okabe–Ito palette).
 const PALETTE: [RGBColor; 8] = [

@@ -8,7 +8,7 @@
 //! 3. the user cache directory, `$XDG_CACHE_HOME/neuromol` or `~/.cache/neuromol`.
 //!
 //! An explicitly named root (1 or 2) is authoritative: a dataset missing there is an error that says
-//! which files to put where; only the cache directory is filled by downloading. [`require`] is the
+//! which files to put where; only the cache directory is filled by downloading. `require` is the
 //! entry point for experiments; `fetch`, `verify` and `where` are the subcommands.
 
 mod check;
@@ -31,7 +31,7 @@ use crate::data::{
 
 /// Arguments of `cargo xtask data`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {
+pub struct Args {
     /// Data root (overrides NEUROMOL_DATA and the cache directory).
     #[arg(long, global = true, value_name = "DIR")]
     data: Option<PathBuf>,
@@ -187,7 +187,7 @@ pub(crate) fn require(dataset: Dataset, data_arg: Option<&Path>) -> anyhow::Resu
 }
 
 /// Runs `cargo xtask data ...`.
-pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+pub fn run(args: &Args) -> anyhow::Result<()> {
     let root = Root::resolve(args.data.as_deref())?;
     match args.command {
         Command::Fetch { dataset } => fetch(&root, dataset),

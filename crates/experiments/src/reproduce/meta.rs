@@ -151,7 +151,8 @@ impl Checkpointing {
             mode.push_str("-faithful");
         }
         Checkpointing {
-            dir: crate::project_root()
+            dir: ctx
+                .root()
                 .join("target/neuromol-cache/meta-checkpoints")
                 .join(experiment)
                 .join(ctx.checkpoint_leaf(format!("seed-{}-{mode}", ctx.seed))),
@@ -591,8 +592,7 @@ mod tests {
             seeds: None,
             protocol: Protocol::Project,
             overrides: Default::default(),
-            data_arg: None,
-            variant: Default::default(),
+            ..Context::new(crate::project_root(), None)
         };
         let leaf = |ctx: &Context| {
             Checkpointing::for_experiment(ctx, "meta-pool")

@@ -85,7 +85,7 @@ pub(crate) struct Checkpointing {
 /// `target/neuromol-cache/molvae-checkpoints/<experiment>/seed-<N>-<quick|full>/`, with
 /// `-variant-<fingerprint>` appended when `--config` or `--set` changed the configuration.
 pub(crate) fn checkpoint_dir(ctx: &crate::reproduce::Context, experiment: &str) -> PathBuf {
-    crate::project_root()
+    ctx.root()
         .join("target/neuromol-cache/molvae-checkpoints")
         .join(experiment)
         .join(ctx.checkpoint_leaf(format!(

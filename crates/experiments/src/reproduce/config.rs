@@ -15,19 +15,19 @@ use toml::{Table, Value};
 
 /// The configuration options of `reproduce`.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Overrides {
+pub struct Overrides {
     /// Print the effective configuration and stop.
-    pub(crate) print: bool,
+    pub print: bool,
     /// A TOML file whose keys replace the defaults.
-    pub(crate) file: Option<PathBuf>,
+    pub file: Option<PathBuf>,
     /// `key.path=value` overrides, applied after the file, in order.
-    pub(crate) sets: Vec<String>,
+    pub sets: Vec<String>,
 }
 
 /// Returned (as an error) by [`Overrides::apply`] under `--print-config`: the experiment stops
 /// before running, and `reproduce` prints the text.
 #[derive(Debug)]
-pub(crate) struct PrintedConfig(pub(crate) String);
+pub struct PrintedConfig(pub(crate) String);
 
 impl std::fmt::Display for PrintedConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40,7 +40,7 @@ impl std::error::Error for PrintedConfig {}
 impl Overrides {
     /// The configuration to run: `default` with the file's keys and the `--set` keys applied.
     /// Under `--print-config`, an error holding [`PrintedConfig`] with its TOML text.
-    pub(crate) fn apply<C: Serialize + DeserializeOwned>(&self, default: C) -> anyhow::Result<C> {
+    pub fn apply<C: Serialize + DeserializeOwned>(&self, default: C) -> anyhow::Result<C> {
         let mut tree = to_table(&default)?;
         if let Some(file) = &self.file {
             let text = std::fs::read_to_string(file)
@@ -258,7 +258,7 @@ fn truncate(text: &str) -> String {
 }
 
 /// Whether `path` names a file (for `--config`).
-pub(crate) fn check_file(path: &Path) -> anyhow::Result<()> {
+pub fn check_file(path: &Path) -> anyhow::Result<()> {
     if !path.is_file() {
         bail!("--config {}: no such file", path.display());
     }

@@ -211,7 +211,7 @@ impl Metrics {
 
 /// An experiment report under construction.
 #[derive(Debug)]
-pub(crate) struct Report {
+pub struct Report {
     experiment: String,
     title: String,
     seed: u64,
@@ -337,7 +337,7 @@ impl Report {
     }
 
     /// Records a command-line option that shaped the run (shown in the provenance's command).
-    pub(crate) fn option(&mut self, option: impl Into<String>) {
+    pub fn option(&mut self, option: impl Into<String>) {
         self.options.push(option.into());
     }
 
@@ -359,12 +359,12 @@ impl Report {
 
     /// Records a wall-clock timing (seconds) for the header. Timings are not part of
     /// `metrics.csv`, which stays bit-identical across runs.
-    pub(crate) fn timing(&mut self, what: &str, seconds: f64) {
+    pub fn timing(&mut self, what: &str, seconds: f64) {
         self.timings.push((what.to_string(), seconds));
     }
 
     /// The number of checks that failed (their value outside the band).
-    pub(crate) fn failed_checks(&self) -> usize {
+    pub fn failed_checks(&self) -> usize {
         self.checks
             .iter()
             .filter(|check| !check.band.contains(check.ours))
@@ -372,7 +372,7 @@ impl Report {
     }
 
     /// `checks: P passed, F failed · claims: S supported, N not supported, U untested`.
-    pub(crate) fn headline(&self) -> String {
+    pub fn headline(&self) -> String {
         let failed = self.failed_checks();
         let count = |verdict| self.claims.iter().filter(|c| c.verdict == verdict).count();
         format!(
@@ -387,7 +387,7 @@ impl Report {
 
     /// Writes everything into `out_dir`, atomically: files go to a sibling temporary directory
     /// that replaces `out_dir` only once complete. Returns the path of `report.md`.
-    pub(crate) fn write(&self, out_dir: &Path) -> anyhow::Result<PathBuf> {
+    pub fn write(&self, out_dir: &Path) -> anyhow::Result<PathBuf> {
         let parent = out_dir.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         let name = out_dir

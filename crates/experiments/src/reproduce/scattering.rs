@@ -185,7 +185,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         n_features,
         features,
     };
-    let cache_path = cache_path(ctx.quick);
+    let cache_path = cache_path(ctx.root(), ctx.quick);
     let started = Instant::now();
     write_cache(&cache_path, &cache)?;
     let write_seconds = started.elapsed().as_secs_f64();
@@ -359,15 +359,13 @@ fn report_sha(report: &Report) -> String {
 }
 
 /// `target/neuromol-cache/qm9-scattering[-quick].bin`.
-fn cache_path(quick: bool) -> PathBuf {
+fn cache_path(root: &Path, quick: bool) -> PathBuf {
     let name = if quick {
         "qm9-scattering-quick.bin"
     } else {
         "qm9-scattering.bin"
     };
-    crate::project_root()
-        .join("target/neuromol-cache")
-        .join(name)
+    root.join("target/neuromol-cache").join(name)
 }
 
 /// Writes the cache with bincode 2 through a temporary file and a rename.
@@ -496,7 +494,7 @@ pub(crate) mod tests {
 
     /// The SMILES corpus's rows as `(line, smiles, RDKit-admissible)`.
     pub(crate) fn corpus() -> Vec<(usize, String, bool)> {
-        include_str!("../../../crates/molgraph/tests/fixtures/smiles_corpus.csv")
+        include_str!("../../../../crates/molgraph/tests/fixtures/smiles_corpus.csv")
             .lines()
             .enumerate()
             .skip(1)
