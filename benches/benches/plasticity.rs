@@ -4,7 +4,7 @@
 
 use std::hint::black_box;
 
-use benches::{configure, seeded_vector};
+use benches::{configure, pixel_inputs};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use feedback_alignment::{Feedback, FeedbackKind, online_step};
 use linalg::rng::{Stream, stream};
@@ -23,14 +23,7 @@ fn online(c: &mut Criterion) {
         .collect::<Vec<_>>()
         .join("-");
     // Pixel-like inputs in [0, 1) and labels, built once outside the timed closure.
-    let inputs: Vec<Vec<f32>> = (0..N_INPUTS)
-        .map(|idx| {
-            seeded_vector(config.sizes[0], 100 + idx as u64)
-                .iter()
-                .map(|v| v.abs())
-                .collect()
-        })
-        .collect();
+    let inputs = pixel_inputs(N_INPUTS, config.sizes[0], 100);
     let labels: Vec<usize> = (0..N_INPUTS).map(|idx| idx % 10).collect();
     let cases = [
         ("online_step", FeedbackKind::Fixed, Rule::oja(0.01, 0.004)),

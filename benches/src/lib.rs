@@ -32,6 +32,20 @@ pub fn seeded_vector(len: usize, seed: u64) -> Vector<f32> {
     Vector::from_iterator(len, m.iter().copied())
 }
 
+/// `n` pixel-like inputs in [0, 1) of length `len`: `|seeded_vector(len, first_seed + idx)|`.
+/// The plasticity and meta-plasticity benches and the reference cases the PyTorch scripts
+/// check against (`examples/reference_case.rs`) build their inputs with it.
+pub fn pixel_inputs(n: usize, len: usize, first_seed: u64) -> Vec<Vec<f32>> {
+    (0..n)
+        .map(|idx| {
+            seeded_vector(len, first_seed + idx as u64)
+                .iter()
+                .map(|v| v.abs())
+                .collect()
+        })
+        .collect()
+}
+
 /// The suite's shared group settings: enough samples for stable microsecond timings without
 /// making `cargo bench` take long on two cores.
 pub fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {

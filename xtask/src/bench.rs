@@ -2,13 +2,18 @@
 //!
 //! `cargo xtask bench [FILTER...]` runs `cargo bench -p benches -- FILTER...`.
 //!
-//! `cargo xtask bench compare` runs the side-by-side comparisons of [`COMPARISONS`]: for each, the
-//! criterion bench on the Rust side and its PyTorch reference script in `benches/reference/`, in
-//! one go, and prints the ratio against its target (for the meta-gradient episode, timed
-//! by forward and by reverse mode against the same script, also both processes' peak RSS against
-//! the ≥ 20× memory target). It needs a Python with torch
-//! (`NEUROMOL_PYTHON`, default `python3`); without one it says that it skipped and why.
-//! `--compare` does the same after the full suite.
+//! `cargo xtask bench compare [--quick] [NAME...]` runs the side-by-side comparisons of
+//! [`COMPARISONS`] (those whose criterion id contains a NAME, when given). It first writes the
+//! Rust reference cases (`cargo run --release -p benches --example reference_case`, into
+//! `target/bench-reference/`), which every script checks its own result against before it times
+//! anything. Then, at each thread count of [`THREAD_COUNTS`], for each comparison it runs the
+//! criterion bench (rayon's pool sized by `RAYON_NUM_THREADS`) and its PyTorch script in
+//! `benches/reference/` (torch sized by `--threads`), and prints every PyTorch variant the script
+//! reports with the ratio against it, then the target, which refers to the strongest variant (for
+//! the meta-gradient episodes also both processes' peak RSS against the ≥ 20× memory target).
+//! `--quick` passes the scripts fewer timed steps (a smoke test, not a measurement).
+//! It needs a Python with torch (`NEUROMOL_PYTHON`, default `python3`); without one it says that
+//! it skipped and why. `--compare` does the same after the full suite.
 
 use std::{
     io::{BufRead, BufReader},
@@ -24,8 +29,9 @@ pub(crate) struct Args {
     /// After the suite, also run the side-by-side PyTorch comparisons (needs torch).
     #[arg(long)]
     compare: bool,
-    /// Passed to criterion after `--` (e.g. a benchmark name filter); the single word `compare`
-    /// runs only the side-by-side comparisons.
+    /// Passed to criterion after `--` (e.g. a benchmark name filter); the word `compare` first
+    /// runs only the side-by-side comparisons, and the words after it are `--quick` (fewer timed
+    /// steps on the PyTorch side) or names that select comparisons by criterion id.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     filter: Vec<String>,
 }
@@ -38,9 +44,11 @@ pub(crate) struct Comparison {
     criterion_id: &'static str,
     /// Script under `benches/reference/`, printing JSON lines `{"name": …, "us_per_step": …}`.
     script: &'static str,
-    /// How many threads the script may use: as many as the Rust side.
-    threads: Threads,
-    /// The PyTorch variant the target refers to, and the speed-up the issue asks for.
+    /// Extra arguments of the script (e.g. which rule family).
+    script_args: &'static [&'static str],
+    /// The script's arguments for `--quick`: fewer timed steps.
+    quick_args: &'static [&'static str],
+    /// The strongest PyTorch variant, which the target refers to, and the speed-up asked for.
     target: (&'static str, f64),
     /// How many times less peak memory than that variant the issue asks for, if it does: the
     /// bench process prints its peak RSS ([`PEAK_RSS_MARKER`]) and the script its
@@ -52,55 +60,67 @@ pub(crate) struct Comparison {
 /// that the two agree, as `xtask` does not depend on the bench crate).
 const PEAK_RSS_MARKER: &str = "neuromol-peak-rss-mb:";
 
-/// The threads of a comparison's two sides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Threads {
-    /// The Rust code path is sequential: torch gets one intra-op thread.
-    One,
-    /// The Rust code path runs on rayon's global pool: torch gets as many intra-op threads.
-    /// The criterion process sizes its pool as this one does (`RAYON_NUM_THREADS`, else the
-    /// available parallelism), so this process's pool size is the bench's.
-    Rayon,
-}
+/// The thread counts every comparison runs at: both sides get the same count (rayon's pool by
+/// `RAYON_NUM_THREADS`, torch's intra-op pool by `--threads`).
+pub(crate) const THREAD_COUNTS: [usize; 2] = [1, 2];
 
-impl Threads {
-    fn count(self) -> usize {
-        match self {
-            Threads::One => 1,
-            Threads::Rayon => rayon::current_num_threads(),
-        }
-    }
-}
+/// Where `compare` writes the Rust reference cases the scripts check against.
+const REFERENCE_DIR: &str = "target/bench-reference";
 
 /// The comparisons `cargo xtask bench compare` runs.
 pub(crate) const COMPARISONS: &[Comparison] = &[
+    // The sequential Rust step against the manual in-place PyTorch step; the script also prints
+    // "torch_autograd" (feedback alignment as a custom autograd Function).
     Comparison {
         bench_target: "plasticity",
         criterion_id: "plasticity/online_step/784-170-130-100-70-47",
         script: "online_step.py",
-        threads: Threads::One,
-        target: ("torch_manual_no_grad", 4.0),
+        script_args: &[],
+        quick_args: &["--steps", "200"],
+        target: ("torch_manual_inplace", 5.0),
         memory_target: None,
     },
     // One whole meta-training episode (F^bio, 250 unrolled steps and dL/dΘ): here "µs per
-    // step" is µs per episode on both sides. Both sides print their peak RSS (target: ≥ 20×
-    // less).
+    // step" is µs per episode on both sides. The script prints the factored autograd episode
+    // (the target's) and the dense one "as the published code writes it"; both sides print
+    // their peak RSS (target: ≥ 20× less).
     Comparison {
         bench_target: "meta_plasticity",
         criterion_id: "meta_plasticity/meta_episode/bio",
         script: "meta_episode.py",
-        threads: Threads::Rayon,
-        target: ("torch_autograd_unrolled", 10.0),
+        script_args: &["--family", "bio"],
+        quick_args: &["--episodes", "1"],
+        target: ("torch_autograd_factored", 8.0),
         memory_target: Some(20.0),
     },
-    // The same episode by checkpointed reverse mode (`meta_gradient_reverse`), against the same
-    // script: PyTorch's autograd is reverse mode through a tape, so this sets like against like.
+    // The same episode by checkpointed reverse mode (`meta_gradient_reverse`): PyTorch's
+    // autograd is reverse mode through a tape, so this sets like against like.
     Comparison {
         bench_target: "meta_plasticity",
         criterion_id: "meta_plasticity/meta_episode/bio_reverse",
         script: "meta_episode.py",
-        threads: Threads::Rayon,
-        target: ("torch_autograd_unrolled", 10.0),
+        script_args: &["--family", "bio"],
+        quick_args: &["--episodes", "1"],
+        target: ("torch_autograd_factored", 8.0),
+        memory_target: Some(20.0),
+    },
+    // The ten-term pool, by forward and by reverse mode.
+    Comparison {
+        bench_target: "meta_plasticity",
+        criterion_id: "meta_plasticity/meta_episode/pool",
+        script: "meta_episode.py",
+        script_args: &["--family", "pool"],
+        quick_args: &["--episodes", "1"],
+        target: ("torch_autograd_factored", 10.0),
+        memory_target: Some(20.0),
+    },
+    Comparison {
+        bench_target: "meta_plasticity",
+        criterion_id: "meta_plasticity/meta_episode/pool_reverse",
+        script: "meta_episode.py",
+        script_args: &["--family", "pool"],
+        quick_args: &["--episodes", "1"],
+        target: ("torch_autograd_factored", 10.0),
         memory_target: Some(20.0),
     },
     // One GSVAE training step (B = 24, L = 4, 9,425 features, Adam); the script also prints
@@ -109,11 +129,43 @@ pub(crate) const COMPARISONS: &[Comparison] = &[
         bench_target: "mol_vae",
         criterion_id: "mol_vae/molvae_step/24",
         script: "molvae_step.py",
-        threads: Threads::Rayon,
-        target: ("torch_molvae_step", 3.0),
+        script_args: &[],
+        quick_args: &["--steps", "20"],
+        target: ("torch_molvae_step", 4.0),
         memory_target: None,
     },
 ];
+
+/// How `compare` runs, from the words after `compare`.
+#[derive(Debug, Default, PartialEq)]
+struct CompareOptions {
+    /// Fewer timed steps on the PyTorch side.
+    quick: bool,
+    /// Substrings of criterion ids selecting comparisons (all when empty).
+    names: Vec<String>,
+}
+
+impl CompareOptions {
+    fn parse(words: &[String]) -> CompareOptions {
+        let mut options = CompareOptions::default();
+        for word in words {
+            if word == "--quick" {
+                options.quick = true;
+            } else {
+                options.names.push(word.clone());
+            }
+        }
+        options
+    }
+
+    fn selects(&self, comparison: &Comparison) -> bool {
+        self.names.is_empty()
+            || self
+                .names
+                .iter()
+                .any(|name| comparison.criterion_id.contains(name.as_str()))
+    }
+}
 
 /// Runs `cargo xtask bench`.
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
@@ -127,21 +179,39 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         run_command(&mut command, "cargo bench -p benches")?;
     }
     if args.compare || compare_only {
-        compare(&root, !compare_only)?;
+        let words = if compare_only {
+            &args.filter[1..]
+        } else {
+            &[][..]
+        };
+        compare(&root, &CompareOptions::parse(words))?;
     }
     Ok(())
 }
 
 fn cargo_bench(root: &Path) -> Command {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.current_dir(root).args(["bench", "-p", "benches"]);
+    let mut command = cargo(root);
+    command.args(["bench", "-p", "benches"]);
     command
 }
 
-/// Runs every comparison (the Rust bench first unless `already_benched`), or says why not.
-fn compare(root: &Path, already_benched: bool) -> anyhow::Result<()> {
+fn cargo(root: &Path) -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(root);
+    command
+}
+
+/// Runs the selected comparisons at every thread count, or says why not.
+fn compare(root: &Path, options: &CompareOptions) -> anyhow::Result<()> {
     let python = std::env::var("NEUROMOL_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let selected: Vec<&Comparison> = COMPARISONS.iter().filter(|c| options.selects(c)).collect();
+    if selected.is_empty() {
+        bail!(
+            "no comparison's criterion id contains any of {:?}",
+            options.names
+        );
+    }
     let probe = Command::new(&python).args(["-c", "import torch"]).output();
     let skip_reason = match probe {
         Err(err) => Some(format!("cannot run {python} ({err})")),
@@ -157,14 +227,39 @@ fn compare(root: &Path, already_benched: bool) -> anyhow::Result<()> {
     if let Some(reason) = skip_reason {
         println!(
             "bench compare: skipped {} comparison(s): {reason} (set NEUROMOL_PYTHON to a Python with torch)",
-            COMPARISONS.len()
+            selected.len()
         );
         return Ok(());
     }
+    let reference = root.join(REFERENCE_DIR);
+    run_command(
+        cargo(root)
+            .args([
+                "run",
+                "--release",
+                "-p",
+                "benches",
+                "--example",
+                "reference_case",
+                "--",
+            ])
+            .arg(&reference),
+        "cargo run --release -p benches --example reference_case",
+    )?;
+    if options.quick {
+        println!(
+            "bench compare --quick: fewer timed PyTorch steps; a smoke test, not a measurement"
+        );
+    }
     let mut failures = Vec::new();
-    for comparison in COMPARISONS {
-        if let Err(err) = compare_one(root, &python, comparison, already_benched) {
-            failures.push(format!("{}: {err:#}", comparison.criterion_id));
+    for threads in THREAD_COUNTS {
+        for comparison in &selected {
+            if let Err(err) = compare_one(root, &python, &reference, comparison, threads, options) {
+                failures.push(format!(
+                    "{} ({threads} thread(s)): {err:#}",
+                    comparison.criterion_id
+                ));
+            }
         }
     }
     if failures.is_empty() {
@@ -181,25 +276,26 @@ fn compare(root: &Path, already_benched: bool) -> anyhow::Result<()> {
 fn compare_one(
     root: &Path,
     python: &str,
+    reference: &Path,
     comparison: &Comparison,
-    already_benched: bool,
+    threads: usize,
+    options: &CompareOptions,
 ) -> anyhow::Result<()> {
-    // The bench's output, when this comparison ran it (for its peak RSS).
-    let mut bench_output = None;
-    if !already_benched {
-        let mut command = cargo_bench(root);
-        command.args([
-            "--bench",
-            comparison.bench_target,
-            "--",
-            "--noplot",
-            &criterion_filter(comparison.criterion_id),
-        ]);
-        bench_output = Some(run_command_tee(
-            &mut command,
-            &format!("cargo bench --bench {}", comparison.bench_target),
-        )?);
-    }
+    let mut command = cargo_bench(root);
+    command.env("RAYON_NUM_THREADS", threads.to_string()).args([
+        "--bench",
+        comparison.bench_target,
+        "--",
+        "--noplot",
+        &criterion_filter(comparison.criterion_id),
+    ]);
+    let bench_output = run_command_tee(
+        &mut command,
+        &format!(
+            "RAYON_NUM_THREADS={threads} cargo bench --bench {}",
+            comparison.bench_target
+        ),
+    )?;
     let estimates = root
         .join("target/criterion")
         .join(comparison.criterion_id)
@@ -210,16 +306,23 @@ fn compare_one(
         .with_context(|| format!("no mean point_estimate in {}", estimates.display()))?;
     let rust_us = rust_ns / 1_000.0;
     let script = root.join("benches/reference").join(comparison.script);
-    let threads = comparison.threads.count();
-    let output = Command::new(python)
+    let mut command = Command::new(python);
+    command
         .current_dir(root)
         .arg(&script)
         .args(["--threads", &threads.to_string()])
+        .arg("--reference")
+        .arg(reference)
+        .args(comparison.script_args);
+    if options.quick {
+        command.args(comparison.quick_args);
+    }
+    let output = command
         .output()
         .with_context(|| format!("cannot start {python} {}", script.display()))?;
     if !output.status.success() {
         bail!(
-            "{python} {} failed: {}",
+            "{python} {} failed (it checks its result against Rust's before timing): {}",
             script.display(),
             String::from_utf8_lossy(&output.stderr).trim()
         );
@@ -237,12 +340,17 @@ fn compare_one(
             continue;
         };
         let ratio = torch_us / rust_us;
-        println!("  {name:<28} {torch_us:>9.1} µs   Rust is {ratio:.1}× faster");
+        let label = if name == comparison.target.0 {
+            "strongest"
+        } else {
+            "as written"
+        };
+        println!("  {name:<30} {torch_us:>11.1} µs   ({label:<10}) Rust is {ratio:.1}× faster");
         if name == comparison.target.0 {
             target_met = Some(ratio >= comparison.target.1);
             if let Some(memory_target) = comparison.memory_target {
                 report_memory(
-                    bench_output.as_deref(),
+                    Some(&bench_output),
                     json_number_after(line, "", "\"peak_rss_mb\""),
                     memory_target,
                 );
@@ -250,13 +358,11 @@ fn compare_one(
         }
     }
     match target_met {
-        Some(true) => println!(
-            "  target ≥ {}× vs {}: met",
-            comparison.target.1, comparison.target.0
-        ),
-        Some(false) => println!(
-            "  target ≥ {}× vs {}: NOT met",
-            comparison.target.1, comparison.target.0
+        Some(met) => println!(
+            "  target ≥ {}× vs {} at {threads} thread(s): {}",
+            comparison.target.1,
+            comparison.target.0,
+            if met { "met" } else { "NOT met" }
         ),
         None => bail!("the script printed no `{}` line", comparison.target.0),
     }
@@ -286,8 +392,8 @@ fn report_memory(bench_output: Option<&str>, torch_mb: Option<f64>, target: f64)
             );
         }
         (None, _) => println!(
-            "  peak RSS: not measured (the bench ran before this comparison, or its process \
-             printed no `{PEAK_RSS_MARKER}` line; run `cargo xtask bench compare` on Linux)"
+            "  peak RSS: not measured (the bench process printed no `{PEAK_RSS_MARKER}` line; \
+             run `cargo xtask bench compare` on Linux)"
         ),
         (_, None) => println!("  peak RSS: the script printed no peak_rss_mb"),
     }
@@ -329,7 +435,8 @@ fn json_string(line: &str, key: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
-/// Every `*.py` in `dir`, sorted (none when the directory does not exist).
+/// Every `*.py` in `dir` that is a script (modules whose name starts with `_` are helpers the
+/// scripts import), sorted (none when the directory does not exist).
 #[cfg(test)]
 fn reference_scripts(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     if !dir.is_dir() {
@@ -340,7 +447,10 @@ fn reference_scripts(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         let path = entry
             .with_context(|| format!("cannot list {}", dir.display()))?
             .path();
-        if path.is_file() && path.extension().is_some_and(|ext| ext == "py") {
+        let helper = path
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with('_'));
+        if path.is_file() && !helper && path.extension().is_some_and(|ext| ext == "py") {
             scripts.push(path);
         }
     }
@@ -394,7 +504,7 @@ mod tests {
     fn reference_scripts_are_the_sorted_py_files() {
         let dir = std::env::temp_dir().join(format!("neuromol-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        for name in ["b.py", "a.py", "notes.md"] {
+        for name in ["b.py", "a.py", "_helper.py", "notes.md"] {
             std::fs::write(dir.join(name), "").unwrap();
         }
         let names: Vec<String> = reference_scripts(&dir)
@@ -428,6 +538,38 @@ mod tests {
                 "COMPARISONS names a missing script {script}"
             );
         }
+    }
+
+    #[test]
+    fn compare_words_are_quick_and_names() {
+        let words: Vec<String> = ["--quick", "pool"].iter().map(|w| w.to_string()).collect();
+        let options = CompareOptions::parse(&words);
+        assert_eq!(
+            options,
+            CompareOptions {
+                quick: true,
+                names: vec!["pool".to_string()]
+            }
+        );
+        let selected: Vec<&str> = COMPARISONS
+            .iter()
+            .filter(|c| options.selects(c))
+            .map(|c| c.criterion_id)
+            .collect();
+        assert_eq!(
+            selected,
+            [
+                "meta_plasticity/meta_episode/pool",
+                "meta_plasticity/meta_episode/pool_reverse"
+            ]
+        );
+        assert_eq!(
+            COMPARISONS
+                .iter()
+                .filter(|c| CompareOptions::default().selects(c))
+                .count(),
+            COMPARISONS.len()
+        );
     }
 
     #[test]
