@@ -119,8 +119,8 @@ fn labelled(images: &[Vec<f32>]) -> Vec<(&[f32], usize)> {
 
 criterion_group!(benches, meta_episode);
 
-/// `criterion_main!`, then the process's peak RSS for `cargo xtask bench compare` (issue 4's
-/// memory target, both sides measured in one run).
+/// `criterion_main!`, then the process's peak RSS for `cargo xtask bench compare` (its memory
+/// target: both sides measured in one run).
 #[allow(clippy::print_stdout)] // The line is this bench's report to `cargo xtask bench compare`.
 fn main() {
     benches();
