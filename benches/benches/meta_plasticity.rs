@@ -11,15 +11,9 @@
 
 use std::{hint::black_box, time::Duration};
 
-use benches::pixel_inputs;
+use benches::{META_TRAIN, MetaProblem, meta_problem, meta_theta};
 use criterion::{BenchmarkId, Criterion, criterion_group};
-use feedback_alignment::{Feedback, FeedbackKind};
-use linalg::rng::{Stream, stream};
-use meta_plasticity::{InnerLoop, Pathway, RuleFamily, meta_gradient, meta_gradient_reverse};
-use plasticity_core::{Mlp, MlpConfig, N_TERMS};
-
-const N_TRAIN: usize = 250;
-const N_QUERY: usize = 50;
+use meta_plasticity::{RuleFamily, meta_gradient, meta_gradient_reverse};
 
 fn meta_episode(c: &mut Criterion) {
     let mut group = c.benchmark_group("meta_plasticity");
@@ -27,23 +21,8 @@ fn meta_episode(c: &mut Criterion) {
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(5));
-    let config = MlpConfig::default();
-    let net =
-        Mlp::<f32>::new(&config, &mut stream(0, Stream::Init)).expect("paper config is valid");
-    let feedback = Feedback::<f32>::new(
-        FeedbackKind::Fixed,
-        &config.sizes,
-        1.0,
-        &mut stream(0, Stream::Feedback),
-    )
-    .expect("paper sizes are valid");
-    let inner = InnerLoop {
-        weights: net.weights().to_vec(),
-        pathway: Pathway::Fixed(feedback.matrices().to_vec()),
-        beta: config.beta,
-    };
     // Pixel-like inputs in [0, 1) and 5 labels, built once outside the timed closure.
-    let inputs = pixel_inputs(N_TRAIN + N_QUERY, config.sizes[0], 1000);
+    let MetaProblem { inner, inputs, .. } = meta_problem();
     // The same images with a background: pixels outside a disc of radius 8 around the centre of
     // the 28 × 28 grid are 0 (about 74 % of them, MNIST has about 80 %).
     let sparse_inputs: Vec<Vec<f32>> = inputs
@@ -72,7 +51,7 @@ fn meta_episode(c: &mut Criterion) {
         ("pool_reverse", RuleFamily::Pool, Mode::Reverse, &dense),
     ];
     for (name, family, mode, samples) in cases {
-        let (train, query) = samples.split_at(N_TRAIN);
+        let (train, query) = samples.split_at(META_TRAIN);
         let plastic = family.terms();
         let terms = if mode == Mode::Primal {
             Vec::new()
@@ -83,11 +62,7 @@ fn meta_episode(c: &mut Criterion) {
             Mode::Forward | Mode::Primal => meta_gradient::<f32>,
             Mode::Reverse => meta_gradient_reverse::<f32>,
         };
-        // Θ mid-training: every plastic term acts.
-        let mut theta = [0.0; N_TERMS];
-        for (k, term) in plastic.iter().enumerate() {
-            theta[term.index()] = if k == 0 { 5e-3 } else { 1e-4 };
-        }
+        let theta = meta_theta(&plastic);
         group.bench_function(BenchmarkId::new("meta_episode", name), |b| {
             b.iter(|| {
                 black_box(gradient(&inner, &terms, &theta, train, query).expect("episode runs"))

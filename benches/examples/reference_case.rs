@@ -16,22 +16,19 @@
 
 use std::{fmt::Write as _, path::PathBuf};
 
-use benches::pixel_inputs;
+use benches::{META_TRAIN, MetaProblem, meta_problem, meta_theta, pixel_inputs};
 use feedback_alignment::{Feedback, FeedbackKind, online_step};
 use linalg::{
     Matrix,
     rng::{Stream, stream},
 };
-use meta_plasticity::{InnerLoop, Pathway, RuleFamily, meta_gradient};
+use meta_plasticity::{RuleFamily, meta_gradient};
 use plasticity_core::{Mlp, MlpConfig, N_TERMS, Rule, RuleSet};
 
 /// Online steps of the `online_step` case.
 const ONLINE_STEPS: usize = 20;
 /// Inputs of the online-step bench, used in turn.
 const N_INPUTS: usize = 16;
-/// Training and query samples of one meta episode.
-const N_TRAIN: usize = 250;
-const N_QUERY: usize = 50;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from(
@@ -157,37 +154,23 @@ fn online_case() -> Case {
 
 /// The `meta_plasticity/meta_episode/{bio,pool}` bench's problem and its forward-mode result.
 fn meta_case(family: RuleFamily) -> Result<Case, Box<dyn std::error::Error>> {
-    let config = MlpConfig::default();
-    let net =
-        Mlp::<f32>::new(&config, &mut stream(0, Stream::Init)).expect("paper config is valid");
-    let feedback = Feedback::<f32>::new(
-        FeedbackKind::Fixed,
-        &config.sizes,
-        1.0,
-        &mut stream(0, Stream::Feedback),
-    )
-    .expect("paper sizes are valid");
-    let inner = InnerLoop {
-        weights: net.weights().to_vec(),
-        pathway: Pathway::Fixed(feedback.matrices().to_vec()),
-        beta: config.beta,
-    };
-    let inputs = pixel_inputs(N_TRAIN + N_QUERY, config.sizes[0], 1000);
+    let MetaProblem {
+        inner,
+        feedback,
+        inputs,
+    } = meta_problem();
     let samples: Vec<(&[f32], usize)> = inputs
         .iter()
         .enumerate()
         .map(|(idx, x)| (x.as_slice(), idx % 5))
         .collect();
-    let (train, query) = samples.split_at(N_TRAIN);
+    let (train, query) = samples.split_at(META_TRAIN);
     let plastic = family.terms();
-    let mut theta = [0.0; N_TERMS];
-    for (k, term) in plastic.iter().enumerate() {
-        theta[term.index()] = if k == 0 { 5e-3 } else { 1e-4 };
-    }
+    let theta = meta_theta(&plastic);
     let outcome = meta_gradient(&inner, &plastic, &theta, train, query)?;
     let mut case = Case::default();
     case.matrices("weights", &inner.weights);
-    case.matrices("feedback", feedback.matrices());
+    case.matrices("feedback", &feedback);
     case.rows("inputs", &inputs);
     case.vector(
         "labels",
@@ -205,8 +188,8 @@ fn meta_case(family: RuleFamily) -> Result<Case, Box<dyn std::error::Error>> {
     );
     case.matrices("weights_after", &outcome.weights);
     case.scalar("query_loss", outcome.query_loss);
-    case.scalar("n_train", N_TRAIN as f64);
-    case.scalar("beta", config.beta);
+    case.scalar("n_train", META_TRAIN as f64);
+    case.scalar("beta", inner.beta);
     for (idx, g) in outcome.gradient.iter().enumerate() {
         case.scalar(&format!("gradient_f64.{idx}"), *g);
     }

@@ -79,6 +79,60 @@ pub fn peak_rss_line() -> Option<String> {
     peak_rss_mb().map(|mb| format!("{PEAK_RSS_MARKER} {mb:.1}"))
 }
 
+/// Training samples per meta-episode of the `meta_plasticity` benches (paper B's inner loop).
+pub const META_TRAIN: usize = 250;
+/// Query samples per meta-episode of the `meta_plasticity` benches.
+pub const META_QUERY: usize = 50;
+
+/// The problem the `meta_plasticity/meta_episode/*` benches time and `reference_case` exports:
+/// paper B's network at seed 0 under fixed random feedback, and `META_TRAIN + META_QUERY`
+/// pixel-like inputs (labels `idx % 5` are the caller's).
+pub struct MetaProblem {
+    /// The inner loop's initial weights, pathway and β.
+    pub inner: meta_plasticity::InnerLoop<f32>,
+    /// The fixed feedback matrices of the pathway.
+    pub feedback: Vec<Matrix<f32>>,
+    /// The episode's inputs, training samples first.
+    pub inputs: Vec<Vec<f32>>,
+}
+
+/// Builds [`MetaProblem`] (the paper's config is valid, so this cannot fail).
+pub fn meta_problem() -> MetaProblem {
+    use feedback_alignment::{Feedback, FeedbackKind};
+    use linalg::rng::{Stream, stream};
+    use plasticity_core::{Mlp, MlpConfig};
+    let config = MlpConfig::default();
+    let net =
+        Mlp::<f32>::new(&config, &mut stream(0, Stream::Init)).expect("paper config is valid");
+    let feedback = Feedback::<f32>::new(
+        FeedbackKind::Fixed,
+        &config.sizes,
+        1.0,
+        &mut stream(0, Stream::Feedback),
+    )
+    .expect("paper sizes are valid");
+    let matrices = feedback.matrices().to_vec();
+    MetaProblem {
+        inner: meta_plasticity::InnerLoop {
+            weights: net.weights().to_vec(),
+            pathway: meta_plasticity::Pathway::Fixed(matrices.clone()),
+            beta: config.beta,
+        },
+        feedback: matrices,
+        inputs: pixel_inputs(META_TRAIN + META_QUERY, config.sizes[0], 1000),
+    }
+}
+
+/// Θ mid-training for the benches: the first plastic term at 5e-3, every other at 1e-4, so that
+/// every plastic term acts.
+pub fn meta_theta(plastic: &[plasticity_core::Term]) -> [f64; plasticity_core::N_TERMS] {
+    let mut theta = [0.0; plasticity_core::N_TERMS];
+    for (k, term) in plastic.iter().enumerate() {
+        theta[term.index()] = if k == 0 { 5e-3 } else { 1e-4 };
+    }
+    theta
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
