@@ -7,7 +7,10 @@
 use std::{path::PathBuf, time::Instant};
 
 use anyhow::bail;
-use experiments::reproduce::{Context, EXPERIMENTS, Experiment, Protocol, config};
+use experiments::{
+    reproduce::{Context, EXPERIMENTS, Experiment, Protocol, config},
+    units::{ShardDone, Units},
+};
 
 /// Arguments of `cargo xtask reproduce`.
 #[derive(Debug, clap::Args)]
@@ -57,6 +60,17 @@ pub(crate) struct Args {
     /// `--set variants.0.1.episode.n_ways=10` (repeatable; applied after --config).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Run only shard K of N (0-based) of the experiment's independent units (seeds, replicas,
+    /// sweep points, models) and write each unit's result under `--out DIR`/units/ instead of a
+    /// report; with --resume, only the shard's missing units run. `--merge DIR` then builds the
+    /// report from all the shards' units.
+    #[arg(long, value_name = "K/N", requires = "out", conflicts_with = "merge")]
+    shard: Option<String>,
+    /// Build the report from the unit files the shards wrote under DIR/units/ (every unit must
+    /// be there, complete, and of this configuration and revision); the report goes to --out,
+    /// by default DIR/report.
+    #[arg(long, value_name = "DIR")]
+    merge: Option<PathBuf>,
 }
 
 /// `--gradient`: [`meta_plasticity::GradientMode`] on the command line.
@@ -96,10 +110,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
                     known.join(", ")
                 );
             };
-            let out = args
-                .out
-                .clone()
-                .unwrap_or_else(|| default_out(experiment.name, args));
+            let out = match (&args.out, &args.merge) {
+                (Some(out), _) => out.clone(),
+                (None, Some(dir)) => dir.join("report"),
+                (None, None) => default_out(experiment.name, args),
+            };
             if let Some(report_path) = run_experiment(experiment, args, &out)? {
                 println!("wrote {}", report_path.display());
             }
@@ -160,6 +175,11 @@ fn run_experiment(
         file: args.config.clone(),
         sets: args.sets.clone(),
     };
+    context.units = match (&args.shard, &args.merge) {
+        (Some(spec), _) => Units::parse_shard(spec, out.to_path_buf())?,
+        (None, Some(dir)) => Units::Merge { dir: dir.clone() },
+        (None, None) => Units::All,
+    };
     if let Some(file) = &args.config {
         config::check_file(file)?;
     }
@@ -171,9 +191,22 @@ fn run_experiment(
                 print!("{printed}");
                 return Ok(None);
             }
+            if let Some(done) = err.downcast_ref::<ShardDone>() {
+                println!("{done}");
+                return Ok(None);
+            }
             return Err(err.context(format!("experiment '{}'", experiment.name)));
         }
     };
+    if context.units != Units::All && !context.declared_units() {
+        bail!(
+            "'{}' has no independent units to shard or merge: run it whole, without --shard or --merge",
+            experiment.name
+        );
+    }
+    if let Some(dir) = &args.merge {
+        report.option(format!("--merge {}", dir.display()));
+    }
     if let Some(file) = &args.config {
         report.option(format!("--config {}", file.display()));
     }
@@ -203,6 +236,9 @@ fn run_all(args: &Args) -> anyhow::Result<()> {
     }
     if args.print_config || args.config.is_some() || !args.sets.is_empty() {
         bail!("--print-config, --config and --set apply to one experiment, not to 'all'");
+    }
+    if args.shard.is_some() || args.merge.is_some() {
+        bail!("--shard and --merge apply to one experiment, not to 'all'");
     }
     let mut failures = Vec::new();
     let mut summary = String::from("| experiment | outcome |\n|---|---|\n");

@@ -13,6 +13,7 @@
 pub mod data;
 pub mod report;
 pub mod reproduce;
+pub mod units;
 
 use std::path::PathBuf;
 

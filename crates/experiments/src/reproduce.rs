@@ -20,10 +20,12 @@ use std::{
 };
 
 use anyhow::Context as _;
+use sha2::Digest as _;
 
 use crate::{
     data::{self, Dataset},
     report::{DataProvenance, Report},
+    units::Units,
 };
 
 /// `--protocol`: how meta-baselines and meta-mechanisms draw episodes and differentiate BP.
@@ -72,12 +74,18 @@ pub struct Context {
     pub protocol: Protocol,
     /// `--print-config`, `--config` and `--set`.
     pub overrides: config::Overrides,
+    /// Which of the experiment's independent units this run computes (`--shard`, `--merge`).
+    pub units: Units,
     /// The project root: checkpoints and caches live under `<root>/target/neuromol-cache/`.
     root: PathBuf,
     data_arg: Option<PathBuf>,
     /// Set by [`Context::configure`]: a fingerprint of the effective configuration when
     /// `--config` or `--set` made it differ from the experiment's default, else `None`.
     variant: Mutex<Option<String>>,
+    /// Set by [`Context::configure`]: the effective configuration as TOML text.
+    effective: Mutex<Option<String>>,
+    /// Set when the run declared its units ([`Context::units`]).
+    declared_units: std::sync::atomic::AtomicBool,
 }
 
 impl Context {
@@ -93,9 +101,12 @@ impl Context {
             seeds: None,
             protocol: Protocol::Project,
             overrides: config::Overrides::default(),
+            units: Units::All,
             root,
             data_arg,
             variant: Mutex::new(None),
+            effective: Mutex::new(None),
+            declared_units: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -118,7 +129,64 @@ impl Context {
             .then(|| config::fingerprint(&effective_table))
             .transpose()?;
         *self.variant.lock().unwrap_or_else(PoisonError::into_inner) = variant;
+        *self.effective.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(toml::to_string(&effective_table).context("writing the configuration as TOML")?);
         Ok(effective)
+    }
+
+    /// Runs the independent units `ids` of `experiment` as `--shard` / `--merge` say (see
+    /// [`crate::units`]): `compute` gets the positions in `ids` to compute and returns their
+    /// results in that order. A normal run computes them all; a shard computes its share, writes
+    /// them and ends the run with [`crate::units::ShardDone`]; a merge reads them all from their files. An
+    /// experiment calls this once, after [`Context::configure`], for all of its units.
+    pub(crate) fn units<T, F>(
+        &self,
+        experiment: &str,
+        ids: &[String],
+        compute: F,
+    ) -> anyhow::Result<Vec<T>>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: FnOnce(&[usize]) -> anyhow::Result<Vec<T>>,
+    {
+        self.declared_units
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        if self.units == Units::All {
+            let all: Vec<usize> = (0..ids.len()).collect();
+            return compute(&all);
+        }
+        let key = self.run_key(experiment)?;
+        crate::units::run(&self.units, &key, ids, self.resume, compute)
+    }
+
+    /// Whether the run declared its independent units (an experiment that has none cannot be
+    /// sharded or merged).
+    pub fn declared_units(&self) -> bool {
+        self.declared_units.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// What identifies this run's units: experiment, seed, mode, revision, and a fingerprint of
+    /// the effective configuration with the options that act outside it (`--gradient`,
+    /// `--seeds`, `--protocol`).
+    fn run_key(&self, experiment: &str) -> anyhow::Result<crate::units::RunKey> {
+        let effective = self
+            .effective
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .with_context(|| format!("{experiment}: units run before the configuration was set"))?;
+        let options = format!(
+            "gradient = {:?}\nseeds = {:?}\nprotocol = {:?}\n",
+            self.gradient, self.seeds, self.protocol
+        );
+        let digest = sha2::Sha256::digest(format!("{effective}\n# options\n{options}").as_bytes());
+        Ok(crate::units::RunKey {
+            experiment: experiment.to_string(),
+            seed: self.seed,
+            quick: self.quick,
+            revision: crate::report::git_revision(),
+            fingerprint: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        })
     }
 
     /// The name of a checkpoint folder: `leaf` for the experiment's default configuration, and

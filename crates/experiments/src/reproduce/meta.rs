@@ -163,7 +163,7 @@ impl Checkpointing {
 }
 
 /// What a finished run produced.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Finished {
     /// Statistics of every episode from 0 (including those restored from a checkpoint).
     pub(crate) history: Vec<EpisodeStats>,
@@ -392,7 +392,15 @@ fn train_all(
     }
     let ck = Checkpointing::for_experiment(ctx, experiment);
     let started = Instant::now();
-    let finished = meta_train(&specs, pool, Some(&ck), None)?;
+    // The units: one meta-training run per (variant, seed).
+    let ids: Vec<String> = specs
+        .iter()
+        .map(|spec| format!("{}-seed{}", spec.variant, spec.seed_idx))
+        .collect();
+    let finished = ctx.units(experiment, &ids, |positions| {
+        let subset: Vec<RunSpec> = positions.iter().map(|&p| specs[p].clone()).collect();
+        meta_train(&subset, pool, Some(&ck), None)
+    })?;
     ensure_complete(&specs, &finished)?;
     let n_episodes = variants.first().map_or(0, |(_, config)| config.n_episodes);
     report.timing(
