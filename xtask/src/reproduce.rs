@@ -97,6 +97,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         "list" => {
             for experiment in EXPERIMENTS {
                 println!("{:<16} {}", experiment.name, experiment.about);
+                if let Some(units) = experiment.units {
+                    println!("{:<16} units (--shard): {units}", "");
+                }
             }
             println!("{:<16} every experiment above, in order", "all");
             Ok(())
@@ -160,6 +163,12 @@ fn run_experiment(
     {
         bail!(
             "--protocol faithful applies to meta-baselines and meta-mechanisms only, not to '{}'",
+            experiment.name
+        );
+    }
+    if (args.shard.is_some() || args.merge.is_some()) && experiment.units.is_none() {
+        bail!(
+            "'{}' has no independent units to shard or merge: run it whole, without --shard or --merge",
             experiment.name
         );
     }

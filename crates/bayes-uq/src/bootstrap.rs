@@ -130,17 +130,54 @@ where
         }
         .into());
     }
+    let all: Vec<usize> = (0..n_replicas).collect();
+    bootstrap_replicas_at(n_items, &all, seed, train)
+}
+
+/// [`bootstrap_replicas`] for the replicas `replicas` only (indices into the full set, results
+/// in that order): replica `r` gets the same weights and result as in a run of all of them, so
+/// the replicas of one set can be trained by several processes and put back together.
+///
+/// # Errors
+/// [`Error::Empty`] (converted to `E`) if `n_items` is 0; otherwise the error of the first
+/// replica in `replicas` whose `train` failed. An empty `replicas` gives an empty result.
+///
+/// # Example
+/// ```
+/// use bayes_uq::{Error, bootstrap::{bootstrap_replicas, bootstrap_replicas_at}};
+/// let data = [1.0, 2.0, 3.0, 4.0];
+/// let mean = |_: usize, w: &[f64]| Ok::<f64, Error>(w.iter().zip(&data).map(|(a, b)| a * b).sum());
+/// let all = bootstrap_replicas(data.len(), 6, 42, mean).unwrap();
+/// let some = bootstrap_replicas_at(data.len(), &[4, 1], 42, mean).unwrap();
+/// assert_eq!(some, vec![all[4], all[1]]);
+/// ```
+pub fn bootstrap_replicas_at<M, E, F>(
+    n_items: usize,
+    replicas: &[usize],
+    seed: u64,
+    train: F,
+) -> Result<Vec<M>, E>
+where
+    M: Send,
+    E: From<Error> + Send,
+    F: Fn(usize, &[f64]) -> Result<M, E> + Sync,
+{
+    if n_items == 0 {
+        return Err(Error::Empty {
+            what: "bootstrap item set",
+        }
+        .into());
+    }
     // Replicas run in waves of one per thread. A replica's own parallel work (e.g. an optimiser
     // over chunks) waits in rayon joins, and a waiting thread steals queued tasks: with every
     // replica queued at once it would start further replicas, each holding its whole training
     // state and all of them advancing slowly. Waves keep at most one replica per thread alive.
     let wave = rayon::current_num_threads().max(1);
-    let mut results: Vec<Result<M, E>> = Vec::with_capacity(n_replicas);
-    for start in (0..n_replicas).step_by(wave) {
-        let end = (start + wave).min(n_replicas);
-        let batch: Vec<Result<M, E>> = (start..end)
-            .into_par_iter()
-            .map(|replica_idx| {
+    let mut results: Vec<Result<M, E>> = Vec::with_capacity(replicas.len());
+    for chunk in replicas.chunks(wave) {
+        let batch: Vec<Result<M, E>> = chunk
+            .par_iter()
+            .map(|&replica_idx| {
                 let weights = replica_weights(n_items, seed, replica_idx)?;
                 train(replica_idx, &weights)
             })

@@ -52,7 +52,7 @@ pub mod wasserstein;
 
 pub use crate::{
     band::QuantileBand,
-    bootstrap::bootstrap_replicas,
+    bootstrap::{bootstrap_replicas, bootstrap_replicas_at},
     ensemble::RidgeEnsemble,
     error::{Error, Result},
     linear::BayesianLinearRegression,

@@ -266,6 +266,9 @@ pub struct Experiment {
     pub run: fn(&Context) -> anyhow::Result<Report>,
     /// Repository paths the results depend on.
     pub depends: &'static [&'static str],
+    /// Its independent units, which `--shard` spreads over processes (`None`: it has none and
+    /// runs whole).
+    pub units: Option<&'static str>,
 }
 
 /// Paths every image experiment depends on.
@@ -349,6 +352,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
             IMAGE[4],
             "crates/experiments/src/reproduce/smoke.rs",
         ],
+        units: None,
     },
     Experiment {
         name: "online-mnist",
@@ -357,24 +361,28 @@ pub const EXPERIMENTS: &[Experiment] = &[
         depends: &[
             IMAGE[0], IMAGE[1], IMAGE[2], IMAGE[3], IMAGE[4], ONLINE[0], ONLINE[1], ONLINE[2],
         ],
+        units: Some("one online pass per (dataset, rule, seed)"),
     },
     Experiment {
         name: "oja-online",
         about: "paper A: BP/FA with and without Oja, batch 1 versus mini-batches",
         run: oja::run_online,
         depends: OJA,
+        units: Some("one training run per (batch size, learner, seed); the selection runs are redone by every shard"),
     },
     Experiment {
         name: "oja-depth",
         about: "paper A: accuracy versus depth with and without Oja",
         run: oja::run_depth,
         depends: OJA,
+        units: Some("one training run per (depth, learner, seed); the selection runs are redone by every shard"),
     },
     Experiment {
         name: "oja-init",
         about: "paper A: accuracy, activation norms and effective rank versus initial weight scale",
         run: oja::run_init,
         depends: OJA,
+        units: Some("one training run per (gain, learner, seed); the selection runs are redone by every shard"),
     },
     Experiment {
         name: "scattering",
@@ -389,54 +397,63 @@ pub const EXPERIMENTS: &[Experiment] = &[
             "crates/experiments/src/reproduce/config.rs",
             "crates/experiments/src/reproduce/scattering.rs",
         ],
+        units: None,
     },
     Experiment {
         name: "molvae",
         about: "paper C: GSVAE base and constrained models at N = 600, generation metrics",
         run: molvae::run,
         depends: &MOLECULES,
+        units: Some("the base and the constrained model"),
     },
     Experiment {
         name: "molvae-uq",
         about: "paper C: Bayesian-bootstrap 1–99 % bands of generated property histograms",
         run: molvae::run_uq,
         depends: &MOLECULES,
+        units: Some("one bootstrap replica each"),
     },
     Experiment {
         name: "molvae-predict",
         about: "latent μ → QM9 DFT targets: BLR and ridge ensemble, MAE and 90 % coverage",
         run: molvae::run_predict,
         depends: &MOLECULES,
+        units: Some("one training size N each"),
     },
     Experiment {
         name: "molvae-design",
         about: "paper C conditional design (CVAE): samples at target TPSA, MolWt and LogP",
         run: molvae::run_design,
         depends: &MOLECULES,
+        units: Some("the conditional model (one unit)"),
     },
     Experiment {
         name: "meta-baselines",
         about: "paper B Fig. 3: meta-learned θ0 under feedback alignment and backprop on EMNIST",
         run: meta::run_baselines,
         depends: &META,
+        units: Some("one meta-training run per (variant, seed)"),
     },
     Experiment {
         name: "meta-pool",
         about: "paper B Fig. 4: the ten-term pool with L1, sparsification of Θ (checkpointed)",
         run: meta::run_pool,
         depends: &META,
+        units: Some("one meta-training run per (variant, seed)"),
     },
     Experiment {
         name: "meta-mechanisms",
         about: "paper B Figs. 5, 7, 8: F^eHebb, F^Oja, F^bio — alignment angles and E_W",
         run: meta::run_mechanisms,
         depends: &META,
+        units: Some("one meta-training run per (variant, seed)"),
     },
     Experiment {
         name: "meta-transfer",
         about: "learned rules on held-out EMNIST classes and 5-way MNIST / Fashion-MNIST",
         run: meta::run_transfer,
         depends: &META,
+        units: Some("one meta-training run per (variant, seed)"),
     },
 ];
 

@@ -27,6 +27,8 @@ mod uq;
 
 use std::time::Instant;
 
+use rayon::prelude::*;
+
 use linalg::{
     Matrix,
     rng::{Stream, stream},
@@ -166,29 +168,22 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         resume: ctx.resume,
     };
     let started = Instant::now();
-    let (base, constrained) = rayon::join(
-        || {
-            train_model(
-                "base",
-                &initial,
-                &dataset,
-                &config.base,
-                &noise,
-                &checkpointing("base"),
-            )
-        },
-        || {
-            train_model(
-                "constrained",
-                &initial,
-                &dataset,
-                &config.constrained,
-                &noise,
-                &checkpointing("constrained"),
-            )
-        },
-    );
-    let (base, constrained) = (base?, constrained?);
+    // The units: the two models, trained in parallel.
+    let models = [("base", &config.base), ("constrained", &config.constrained)];
+    let ids: Vec<String> = models.iter().map(|(name, _)| name.to_string()).collect();
+    let mut trained = ctx.units("molvae", &ids, |positions| {
+        positions
+            .par_iter()
+            .map(|&p| {
+                let (name, train) = models[p];
+                train_model(name, &initial, &dataset, train, &noise, &checkpointing(name))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+    })?;
+    let (Some(constrained), Some(base), None) = (trained.pop(), trained.pop(), trained.pop())
+    else {
+        anyhow::bail!("molvae: expected the base and the constrained model");
+    };
     report.timing(
         &format!(
             "training both models ({} epochs each, in parallel)",

@@ -154,7 +154,7 @@ struct Job {
 }
 
 /// What one run produced.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Outcome {
     /// Accuracy on the evaluation set (validation during selection, test otherwise); chance
     /// level (0.1) when the run diverged.
@@ -377,16 +377,21 @@ fn select_per_condition(
 /// learner (in `Learner::ALL` order).
 type Condition = (MlpConfig, usize, [f64; 4]);
 
-/// Runs every learner × condition × seed; `outcomes[condition][learner][seed]`.
+/// Runs every learner × condition × seed; `outcomes[condition][learner][seed]`. These runs are
+/// the experiment's units; the selection runs before them are not (every shard and a merge
+/// redo them: one seed per grid point).
 fn run_conditions(
+    ctx: &Context,
+    experiment: &str,
     config: &OjaConfig,
-    seed: u64,
     splits: &Splits,
     conditions: &[Condition],
     theta_oja: &[[f64; 4]],
 ) -> anyhow::Result<Vec<Vec<Vec<Outcome>>>> {
     let mut jobs = Vec::new();
-    for ((mlp, batch_size, scales), theta_oja) in conditions.iter().zip(theta_oja) {
+    let mut ids = Vec::new();
+    for (c, ((mlp, batch_size, scales), theta_oja)) in conditions.iter().zip(theta_oja).enumerate()
+    {
         for (l, learner) in Learner::ALL.into_iter().enumerate() {
             for seed_idx in 0..config.n_seeds as u64 {
                 let mut rule = learner.rule(config.theta0, theta_oja[l]);
@@ -400,10 +405,20 @@ fn run_conditions(
                     batch_size: *batch_size,
                     seed_idx,
                 });
+                ids.push(format!("condition{c}-{learner:?}-seed{seed_idx}"));
             }
         }
     }
-    let flat = run_jobs(&jobs, seed, &splits.train, &splits.test, &splits.probe)?;
+    let flat = ctx.units(experiment, &ids, |positions| {
+        let subset: Vec<Job> = positions.iter().map(|&p| jobs[p].clone()).collect();
+        run_jobs(
+            &subset,
+            ctx.seed,
+            &splits.train,
+            &splits.test,
+            &splits.probe,
+        )
+    })?;
     let mut iter = flat.into_iter();
     Ok(conditions
         .iter()
@@ -585,7 +600,7 @@ pub(crate) fn run_online(ctx: &Context) -> anyhow::Result<Report> {
     }
     report.note(scale_table);
     let thetas = vec![theta_oja; conditions.len()];
-    let outcomes = run_conditions(&config, ctx.seed, &splits, &conditions, &thetas)?;
+    let outcomes = run_conditions(ctx, "oja-online", &config, &splits, &conditions, &thetas)?;
     report.timing("selection and all runs", started.elapsed().as_secs_f64());
     let x_values: Vec<f64> = config.batch_sizes.iter().map(|&b| b as f64).collect();
     let mut metrics = metrics_columns();
@@ -685,7 +700,7 @@ pub(crate) fn run_depth(ctx: &Context) -> anyhow::Result<Report> {
         &labels,
         &mut report,
     )?;
-    let outcomes = run_conditions(&config, ctx.seed, &splits, &conditions, &thetas)?;
+    let outcomes = run_conditions(ctx, "oja-depth", &config, &splits, &conditions, &thetas)?;
     report.timing("selection and all runs", started.elapsed().as_secs_f64());
     let x_values: Vec<f64> = config.depths.iter().map(|&d| d as f64).collect();
     let mut metrics = metrics_columns();
@@ -796,7 +811,7 @@ pub(crate) fn run_init(ctx: &Context) -> anyhow::Result<Report> {
         &labels,
         &mut report,
     )?;
-    let outcomes = run_conditions(&config, ctx.seed, &splits, &conditions, &thetas)?;
+    let outcomes = run_conditions(ctx, "oja-init", &config, &splits, &conditions, &thetas)?;
     report.timing("selection and all runs", started.elapsed().as_secs_f64());
     let x_values: Vec<f64> = config.gains.iter().map(|g| g.log10()).collect();
     let mut metrics = metrics_columns();

@@ -110,7 +110,7 @@ pub(crate) fn paper_rules() -> Vec<NamedRule> {
 }
 
 /// What one (rule, seed) run produced.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RunResult {
     /// Subset accuracy at steps 0, eval_every, 2·eval_every, …
     pub(crate) curve: Vec<f64>,
@@ -224,26 +224,6 @@ pub(crate) fn run_one(
     })
 }
 
-/// Runs every (rule, seed) pair in parallel; results come back in (rule, seed) order.
-pub(crate) fn run_grid(
-    protocol: &Protocol<'_>,
-    rules: &[NamedRule],
-    n_seeds: usize,
-) -> anyhow::Result<Vec<Vec<RunResult>>> {
-    let jobs: Vec<(usize, usize)> = (0..rules.len())
-        .flat_map(|r| (0..n_seeds).map(move |s| (r, s)))
-        .collect();
-    let results = jobs
-        .par_iter()
-        .map(|&(r, s)| run_one(protocol, &rules[r], s as u64))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut grouped: Vec<Vec<RunResult>> = vec![Vec::new(); rules.len()];
-    for ((r, _), result) in jobs.iter().zip(results) {
-        grouped[*r].push(result);
-    }
-    Ok(grouped)
-}
-
 /// First evaluation step at which the subset accuracy reaches `threshold` (the last step + one
 /// period if never).
 fn onset_step(curve: &[f64], eval_every: usize, threshold: f64) -> f64 {
@@ -272,7 +252,8 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     }
     let column_refs: Vec<&str> = columns.iter().map(String::as_str).collect();
     let mut metrics = Metrics::new(&column_refs);
-    for (dataset_idx, dataset_name) in config.datasets.iter().enumerate() {
+    let mut loaded = Vec::with_capacity(config.datasets.len());
+    for dataset_name in &config.datasets {
         let dataset = match dataset_name.as_str() {
             "fashion-mnist" => Dataset::FashionMnist,
             _ => Dataset::Mnist,
@@ -284,26 +265,56 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
             order
         };
         let eval = data.test.select(&eval_indices);
-        let started = Instant::now();
-        let protocol = Protocol {
+        loaded.push((data, eval));
+    }
+    let protocols: Vec<Protocol<'_>> = loaded
+        .iter()
+        .map(|(data, eval)| Protocol {
             mlp: &config.mlp,
             seed: ctx.seed,
             train: &data.train,
             n_steps: config.n_steps,
             eval_every: config.eval_every,
-            eval: &eval,
+            eval,
             test: &data.test,
-        };
-        let results = run_grid(&protocol, &config.rules, config.n_seeds)?;
-        report.timing(
-            &format!(
-                "{dataset_name}: {} rules × {} seeds × {} steps",
-                config.rules.len(),
-                config.n_seeds,
-                config.n_steps
-            ),
-            started.elapsed().as_secs_f64(),
-        );
+        })
+        .collect();
+    // The units: one online pass per (dataset, rule, seed), all run in parallel.
+    let jobs: Vec<(usize, usize, usize)> = (0..config.datasets.len())
+        .flat_map(|d| (0..config.rules.len()).flat_map(move |r| (0..config.n_seeds).map(move |s| (d, r, s))))
+        .collect();
+    let ids: Vec<String> = jobs
+        .iter()
+        .map(|&(d, r, s)| format!("{}-{}-seed{s}", config.datasets[d], config.rules[r].name))
+        .collect();
+    let started = Instant::now();
+    let runs: Vec<RunResult> = ctx.units("online-mnist", &ids, |positions| {
+        positions
+            .par_iter()
+            .map(|&p| {
+                let (d, r, s) = jobs[p];
+                run_one(&protocols[d], &config.rules[r], s as u64)
+            })
+            .collect()
+    })?;
+    report.timing(
+        &format!(
+            "{} datasets × {} rules × {} seeds × {} steps",
+            config.datasets.len(),
+            config.rules.len(),
+            config.n_seeds,
+            config.n_steps
+        ),
+        started.elapsed().as_secs_f64(),
+    );
+    let mut grouped: Vec<Vec<Vec<RunResult>>> =
+        vec![vec![Vec::new(); config.rules.len()]; config.datasets.len()];
+    for (&(d, r, _), run) in jobs.iter().zip(runs) {
+        grouped[d][r].push(run);
+    }
+    for ((dataset_idx, dataset_name), results) in
+        config.datasets.iter().enumerate().zip(grouped)
+    {
         let n_points = results[0][0].curve.len();
         let mut chart = LineChart::new(
             &format!(

@@ -193,14 +193,25 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         resume: ctx.resume,
     };
     let started = Instant::now();
-    let trained = train_model(
-        "conditional",
-        &initial,
-        &dataset,
-        &config.train,
-        &stream(ctx.seed, Stream::Noise),
-        &checkpointing,
-    )?;
+    // One unit: the conditional model (the sampling after it is cheap).
+    let trained = ctx
+        .units("molvae-design", &["conditional".to_string()], |positions| {
+            positions
+                .iter()
+                .map(|_| {
+                    train_model(
+                        "conditional",
+                        &initial,
+                        &dataset,
+                        &config.train,
+                        &stream(ctx.seed, Stream::Noise),
+                        &checkpointing,
+                    )
+                })
+                .collect()
+        })?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("molvae-design: no trained model"))?;
     report.timing(
         &format!(
             "training the conditional model ({} epochs)",

@@ -119,9 +119,14 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     // alone). Training is seeded per N, so the order changes no result.
     let mut largest_first = config.sizes.clone();
     largest_first.sort_unstable_by(|a, b| b.cmp(a));
-    let per_size: Vec<anyhow::Result<Vec<Score>>> = largest_first
-        .par_iter()
-        .map(|&n| {
+    // The units: one training size each; a unit's result is (MAE, baseline MAE, coverage) per
+    // (target, method), in `TARGETS` × `METHODS` order.
+    let ids: Vec<String> = largest_first.iter().map(|n| format!("n{n}")).collect();
+    let per_size: Vec<Vec<[f64; 3]>> = ctx.units("molvae-predict", &ids, |positions| {
+        positions
+            .par_iter()
+            .map(|&position| {
+            let n = largest_first[position];
             let train = &all[..n];
             let test = &all[n..n + config.n_test];
             let train_dense = dense_graphs(train);
@@ -160,26 +165,40 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
                 )?;
                 let predictions: [Vec<Prediction>; 2] =
                     [blr.predict(&phi_test)?, ensemble.predict(&phi_test)?];
-                for (method, p) in METHODS.iter().zip(&predictions) {
-                    scores.push(Score {
-                        n_train: n,
-                        target,
-                        method,
-                        mae: mean_absolute_error(p, &t_test)?,
+                for p in &predictions {
+                    scores.push([
+                        mean_absolute_error(p, &t_test)?,
                         baseline_mae,
-                        coverage: interval_coverage(p, &t_test, config.level)?,
-                    });
+                        interval_coverage(p, &t_test, config.level)?,
+                    ]);
                 }
             }
             Ok(scores)
         })
-        .collect();
-    let mut scores: Vec<Score> = per_size
-        .into_iter()
-        .collect::<anyhow::Result<Vec<_>>>()?
-        .into_iter()
-        .flatten()
-        .collect();
+        .collect::<anyhow::Result<Vec<_>>>()
+    })?;
+    let mut scores: Vec<Score> = Vec::new();
+    for (values, &n) in per_size.iter().zip(&largest_first) {
+        anyhow::ensure!(
+            values.len() == TARGETS.len() * METHODS.len(),
+            "N = {n}: {} scores, expected {}",
+            values.len(),
+            TARGETS.len() * METHODS.len()
+        );
+        let pairs = TARGETS
+            .iter()
+            .flat_map(|&target| METHODS.iter().map(move |method| (target, method)));
+        for (&[mae, baseline_mae, coverage], (target, method)) in values.iter().zip(pairs) {
+            scores.push(Score {
+                n_train: n,
+                target,
+                method,
+                mae,
+                baseline_mae,
+                coverage,
+            });
+        }
+    }
     // Back to the configured order of N (the sort is stable: targets and methods keep theirs).
     scores.sort_by_key(|s| config.sizes.iter().position(|&n| n == s.n_train));
     report.timing(

@@ -96,6 +96,7 @@ pub(crate) fn checkpoint_dir(ctx: &crate::reproduce::Context, experiment: &str) 
 }
 
 /// A trained model, its full history, and the epoch it resumed at (0 for a fresh run).
+#[derive(Serialize, Deserialize)]
 pub(crate) struct Trained {
     /// The model after the last epoch.
     pub(crate) model: MolVae<f32>,

@@ -17,7 +17,7 @@ use sha2::{Digest as _, Sha256};
 use bayes_uq::{
     QuantileBand,
     band::{BandConfig, Coverage},
-    bootstrap_replicas,
+    bootstrap_replicas_at,
     histogram::Histogram,
 };
 use linalg::rng::{Stream, for_item, stream};
@@ -109,8 +109,12 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     let initial = MolVae::<f32>::new(config.model.clone(), &mut stream(ctx.seed, Stream::Init))?;
     let dir = checkpoint_dir(ctx, "molvae-uq");
     let started = Instant::now();
-    let replicas: Vec<Replica> =
-        bootstrap_replicas(config.n_train, config.n_replicas, ctx.seed, |r, weights| {
+    // The units: one replica each.
+    let ids: Vec<String> = (0..config.n_replicas)
+        .map(|r| format!("replica-{r}"))
+        .collect();
+    let replicas: Vec<Replica> = ctx.units("molvae-uq", &ids, |positions| {
+        bootstrap_replicas_at(config.n_train, positions, ctx.seed, |r, weights| {
             let result_path = dir.join(format!("replica-{r}.result"));
             let key = ReplicaKey::new(&config, ctx.seed, r, weights)?;
             if ctx.resume
@@ -146,7 +150,8 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
             };
             save_replica(&result_path, &key, &replica)?;
             Ok::<_, anyhow::Error>(replica)
-        })?;
+        })
+    })?;
     report.timing(
         &format!(
             "training and sampling {} replicas ({} epochs each)",
