@@ -3,7 +3,7 @@
 //! It owns everything that touches the outside world — paths, the command line, downloads, file
 //! formats, progress bars and figures — so that the library crates stay pure. Each task is one
 //! module: [`reproduce`] runs the paper experiments of the `experiments` crate and writes their
-//! reports, `data` fetches and verifies datasets ([`experiments::data`]), [`tidy`] enforces the repository's structural rules, [`bench`](mod@bench) runs the
+//! reports, [`slurm`] runs one experiment's independent units as a Slurm job array and merges them, `data` fetches and verifies datasets ([`experiments::data`]), [`tidy`] enforces the repository's structural rules, [`bench`](mod@bench) runs the
 //! criterion suite, and [`results`] checks the kept reports against the code and the README.
 #![allow(clippy::print_stdout)]
 
@@ -11,6 +11,7 @@ mod bench;
 mod molecules;
 mod reproduce;
 mod results;
+mod slurm;
 mod tidy;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -32,6 +33,8 @@ struct Cli {
 enum Task {
     /// Run a paper experiment and write report.md, metrics.csv, config.bin and figures.
     Reproduce(reproduce::Args),
+    /// Write (and with --submit, submit) Slurm batch scripts that run an experiment's units as a job array, then merge them into its report.
+    Slurm(slurm::Args),
     /// Fetch, verify or locate the datasets.
     Data(experiments::data::Args),
     /// Check molecules (SMILES lists or QM9-style CSVs) against the representation's gate.
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Reproduce(args) => reproduce::run(&args),
+        Task::Slurm(args) => slurm::run(&args),
         Task::Data(args) => experiments::data::run(&args),
         Task::Molecules(args) => molecules::run(&args),
         Task::Tidy => tidy::run(&project_root()),
