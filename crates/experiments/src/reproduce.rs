@@ -129,7 +129,10 @@ impl Context {
             .then(|| config::fingerprint(&effective_table))
             .transpose()?;
         *self.variant.lock().unwrap_or_else(PoisonError::into_inner) = variant;
-        *self.effective.lock().unwrap_or_else(PoisonError::into_inner) =
+        *self
+            .effective
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) =
             Some(toml::to_string(&effective_table).context("writing the configuration as TOML")?);
         Ok(effective)
     }
@@ -162,7 +165,8 @@ impl Context {
     /// Whether the run declared its independent units (an experiment that has none cannot be
     /// sharded or merged).
     pub fn declared_units(&self) -> bool {
-        self.declared_units.load(std::sync::atomic::Ordering::Relaxed)
+        self.declared_units
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// What identifies this run's units: experiment, seed, mode, revision, and a fingerprint of
@@ -368,21 +372,27 @@ pub const EXPERIMENTS: &[Experiment] = &[
         about: "paper A: BP/FA with and without Oja, batch 1 versus mini-batches",
         run: oja::run_online,
         depends: OJA,
-        units: Some("one training run per (batch size, learner, seed); the selection runs are redone by every shard"),
+        units: Some(
+            "one training run per (batch size, learner, seed); the selection runs are redone by every shard",
+        ),
     },
     Experiment {
         name: "oja-depth",
         about: "paper A: accuracy versus depth with and without Oja",
         run: oja::run_depth,
         depends: OJA,
-        units: Some("one training run per (depth, learner, seed); the selection runs are redone by every shard"),
+        units: Some(
+            "one training run per (depth, learner, seed); the selection runs are redone by every shard",
+        ),
     },
     Experiment {
         name: "oja-init",
         about: "paper A: accuracy, activation norms and effective rank versus initial weight scale",
         run: oja::run_init,
         depends: OJA,
-        units: Some("one training run per (gain, learner, seed); the selection runs are redone by every shard"),
+        units: Some(
+            "one training run per (gain, learner, seed); the selection runs are redone by every shard",
+        ),
     },
     Experiment {
         name: "scattering",

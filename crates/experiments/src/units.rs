@@ -23,8 +23,7 @@
 
 use std::{
     collections::BTreeMap,
-    fmt,
-    fs,
+    fmt, fs,
     path::{Path, PathBuf},
 };
 
@@ -62,14 +61,15 @@ impl Units {
     /// Parses `K/N` (`--shard`) into a shard of `dir`.
     pub fn parse_shard(spec: &str, dir: PathBuf) -> anyhow::Result<Units> {
         let parsed = spec.split_once('/').and_then(|(k, n)| {
-            Some((k.trim().parse::<usize>().ok()?, n.trim().parse::<usize>().ok()?))
+            Some((
+                k.trim().parse::<usize>().ok()?,
+                n.trim().parse::<usize>().ok()?,
+            ))
         });
         match parsed {
-            Some((index, count)) if count >= 1 && index < count => Ok(Units::Shard {
-                index,
-                count,
-                dir,
-            }),
+            Some((index, count)) if count >= 1 && index < count => {
+                Ok(Units::Shard { index, count, dir })
+            }
             _ => bail!(
                 "--shard {}: expected K/N with 0 ≤ K < N (for example 0/4)",
                 datasets::qm9::quote(spec)
@@ -179,7 +179,10 @@ fn encode(file: &UnitFile) -> anyhow::Result<Vec<u8>> {
 /// Decodes a unit file's bytes, or says why it is not one (the reason, without the path).
 fn decode(bytes: &[u8]) -> Result<UnitFile, String> {
     if bytes.len() < MAGIC.len() + 32 {
-        return Err(format!("corrupt: {} bytes, shorter than a header", bytes.len()));
+        return Err(format!(
+            "corrupt: {} bytes, shorter than a header",
+            bytes.len()
+        ));
     }
     if &bytes[..MAGIC.len()] != MAGIC {
         return Err(if bytes.starts_with(b"NMUNIT") {
@@ -379,7 +382,11 @@ fn ensure_len<T>(results: &[T], expected: usize, experiment: &str) -> anyhow::Re
 }
 
 /// Reads every unit of `ids` from `units`, or an error listing every problem found.
-fn merge<T: DeserializeOwned>(units: &Path, key: &RunKey, ids: &[String]) -> anyhow::Result<Vec<T>> {
+fn merge<T: DeserializeOwned>(
+    units: &Path,
+    key: &RunKey,
+    ids: &[String],
+) -> anyhow::Result<Vec<T>> {
     let listing = fs::read_dir(units).with_context(|| {
         format!(
             "reading the unit directory {} (run the shards first)",
@@ -398,6 +405,8 @@ fn merge<T: DeserializeOwned>(units: &Path, key: &RunKey, ids: &[String]) -> any
         }
     }
     paths.sort();
+    // Units whose own file is there but refused: reported as such, not as missing.
+    let mut refused = std::collections::BTreeSet::new();
     for path in paths {
         match read_unit(&path, key) {
             Ok(Some(file)) => found
@@ -405,7 +414,12 @@ fn merge<T: DeserializeOwned>(units: &Path, key: &RunKey, ids: &[String]) -> any
                 .or_default()
                 .push((path, file)),
             Ok(None) => {}
-            Err(err) => problems.push(format!("{err:#}")),
+            Err(err) => {
+                if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                    refused.insert(name.to_string());
+                }
+                problems.push(format!("{err:#}"));
+            }
         }
     }
     let wanted: BTreeMap<&str, usize> = ids
@@ -427,10 +441,7 @@ fn merge<T: DeserializeOwned>(units: &Path, key: &RunKey, ids: &[String]) -> any
         };
         if files.len() > 1 {
             let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
-            problems.push(format!(
-                "unit {unit} is duplicated: {}",
-                names.join(", ")
-            ));
+            problems.push(format!("unit {unit} is duplicated: {}", names.join(", ")));
             continue;
         }
         let (path, file) = files.pop().expect("one file");
@@ -448,7 +459,7 @@ fn merge<T: DeserializeOwned>(units: &Path, key: &RunKey, ids: &[String]) -> any
     let missing: Vec<String> = slots
         .iter()
         .zip(ids)
-        .filter(|(slot, _)| slot.is_none())
+        .filter(|(slot, id)| slot.is_none() && !refused.contains(&file_name(id)))
         .map(|(_, id)| id.clone())
         .collect();
     if !missing.is_empty() {
@@ -496,7 +507,8 @@ mod tests {
     }
 
     fn temp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("neuromol-units-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("neuromol-units-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
     }
@@ -520,9 +532,13 @@ mod tests {
         let mode = Units::Merge {
             dir: dir.to_path_buf(),
         };
-        run(&mode, &key(), &ids(7), false, |_| -> anyhow::Result<Vec<(usize, f64)>> {
-            panic!("a merge computes nothing")
-        })
+        run(
+            &mode,
+            &key(),
+            &ids(7),
+            false,
+            |_| -> anyhow::Result<Vec<(usize, f64)>> { panic!("a merge computes nothing") },
+        )
     }
 
     #[test]
@@ -551,7 +567,10 @@ mod tests {
         // Missing: shard 2's units (positions 2 and 5).
         fs::remove_file(units.join("run-2.unit")).unwrap();
         let text = format!("{:#}", merged(&dir).unwrap_err());
-        assert!(text.contains("1 of 7 units missing") && text.contains("run-2"), "{text}");
+        assert!(
+            text.contains("1 of 7 units missing") && text.contains("run-2"),
+            "{text}"
+        );
         // Resuming shard 2 redoes only that unit.
         let redo = shard(&dir, 2, 3, true);
         assert_eq!((redo.written, redo.reused), (1, 1));
@@ -564,7 +583,10 @@ mod tests {
         bytes[last] ^= 1;
         fs::write(&path, &bytes).unwrap();
         let text = format!("{:#}", merged(&dir).unwrap_err());
-        assert!(text.contains("run-4.unit") && text.contains("sha256"), "{text}");
+        assert!(
+            text.contains("run-4.unit") && text.contains("sha256"),
+            "{text}"
+        );
         assert_eq!(fs::read(&path).unwrap(), bytes);
         // A shard meeting it refuses too, without overwriting it.
         let mode = Units::Shard {
@@ -592,10 +614,29 @@ mod tests {
         };
         foreign("run-0", &|k| k.fingerprint = "0".repeat(64));
         let text = format!("{:#}", merged(&dir).unwrap_err());
-        assert!(text.contains("run-0.unit") && text.contains("another configuration"), "{text}");
+        assert!(
+            text.contains("run-0.unit") && text.contains("another configuration"),
+            "{text}"
+        );
         foreign("run-0", &|k| k.revision = "def".into());
         let text = format!("{:#}", merged(&dir).unwrap_err());
-        assert!(text.contains("run-0.unit") && text.contains("revision def"), "{text}");
+        assert!(
+            text.contains("run-0.unit") && text.contains("revision def"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("missing"),
+            "a refused file is not also missing: {text}"
+        );
+        // A shard does not overwrite a unit of another run either.
+        let mode = Units::Shard {
+            index: 0,
+            count: 3,
+            dir: dir.clone(),
+        };
+        let err = run(&mode, &key(), &ids(7), false, compute).unwrap_err();
+        assert!(format!("{err:#}").contains("revision def"), "{err:#}");
+        fs::remove_file(units.join("run-0.unit")).unwrap();
         shard(&dir, 0, 3, false);
         assert!(merged(&dir).is_ok());
 
@@ -611,7 +652,10 @@ mod tests {
         };
         write_unit(&units.join("run-99.unit"), &stray).unwrap();
         let text = format!("{:#}", merged(&dir).unwrap_err());
-        assert!(text.contains("run-99") && text.contains("not a unit"), "{text}");
+        assert!(
+            text.contains("run-99") && text.contains("not a unit"),
+            "{text}"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -176,7 +176,14 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
             .par_iter()
             .map(|&p| {
                 let (name, train) = models[p];
-                train_model(name, &initial, &dataset, train, &noise, &checkpointing(name))
+                train_model(
+                    name,
+                    &initial,
+                    &dataset,
+                    train,
+                    &noise,
+                    &checkpointing(name),
+                )
             })
             .collect::<anyhow::Result<Vec<_>>>()
     })?;

@@ -281,7 +281,9 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         .collect();
     // The units: one online pass per (dataset, rule, seed), all run in parallel.
     let jobs: Vec<(usize, usize, usize)> = (0..config.datasets.len())
-        .flat_map(|d| (0..config.rules.len()).flat_map(move |r| (0..config.n_seeds).map(move |s| (d, r, s))))
+        .flat_map(|d| {
+            (0..config.rules.len()).flat_map(move |r| (0..config.n_seeds).map(move |s| (d, r, s)))
+        })
         .collect();
     let ids: Vec<String> = jobs
         .iter()
@@ -312,9 +314,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     for (&(d, r, _), run) in jobs.iter().zip(runs) {
         grouped[d][r].push(run);
     }
-    for ((dataset_idx, dataset_name), results) in
-        config.datasets.iter().enumerate().zip(grouped)
-    {
+    for ((dataset_idx, dataset_name), results) in config.datasets.iter().enumerate().zip(grouped) {
         let n_points = results[0][0].curve.len();
         let mut chart = LineChart::new(
             &format!(

@@ -126,56 +126,56 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
         positions
             .par_iter()
             .map(|&position| {
-            let n = largest_first[position];
-            let train = &all[..n];
-            let test = &all[n..n + config.n_test];
-            let train_dense = dense_graphs(train);
-            let scattering = fit_scattering(&train_dense)?;
-            let x_train = features(&scattering, train)?;
-            let x_test = features(&scattering, test)?;
-            let data = Dataset::new(&x_train, &train_dense)?;
-            let trained = train_model(
-                &format!("N = {n}"),
-                &initial,
-                &data,
-                &config.train,
-                &for_item(ctx.seed, Stream::Noise, n as u64),
-                &Checkpointing {
-                    path: dir.join(format!("n{n}.ckpt")),
-                    every: config.checkpoint_every,
-                    resume: ctx.resume,
-                },
-            )?;
-            let z_train = trained.model.encode(&x_train)?.mean;
-            let z_test = trained.model.encode(&x_test)?.mean;
-            let (phi_train, phi_test) = standardised_rows(&z_train, &z_test);
-            let mut scores = Vec::new();
-            for target in TARGETS {
-                let t_train: Vec<f64> = train.iter().map(|m| m.record.get(target)).collect();
-                let t_test: Vec<f64> = test.iter().map(|m| m.record.get(target)).collect();
-                let train_mean = t_train.iter().sum::<f64>() / t_train.len() as f64;
-                let baseline_mae = t_test.iter().map(|t| (t - train_mean).abs()).sum::<f64>()
-                    / t_test.len() as f64;
-                let blr = BayesianLinearRegression::fit(&phi_train, &t_train, &config.blr)?;
-                let ensemble = RidgeEnsemble::fit(
-                    &phi_train,
-                    &t_train,
-                    &config.ensemble,
-                    ctx.seed.wrapping_add(target.index() as u64),
+                let n = largest_first[position];
+                let train = &all[..n];
+                let test = &all[n..n + config.n_test];
+                let train_dense = dense_graphs(train);
+                let scattering = fit_scattering(&train_dense)?;
+                let x_train = features(&scattering, train)?;
+                let x_test = features(&scattering, test)?;
+                let data = Dataset::new(&x_train, &train_dense)?;
+                let trained = train_model(
+                    &format!("N = {n}"),
+                    &initial,
+                    &data,
+                    &config.train,
+                    &for_item(ctx.seed, Stream::Noise, n as u64),
+                    &Checkpointing {
+                        path: dir.join(format!("n{n}.ckpt")),
+                        every: config.checkpoint_every,
+                        resume: ctx.resume,
+                    },
                 )?;
-                let predictions: [Vec<Prediction>; 2] =
-                    [blr.predict(&phi_test)?, ensemble.predict(&phi_test)?];
-                for p in &predictions {
-                    scores.push([
-                        mean_absolute_error(p, &t_test)?,
-                        baseline_mae,
-                        interval_coverage(p, &t_test, config.level)?,
-                    ]);
+                let z_train = trained.model.encode(&x_train)?.mean;
+                let z_test = trained.model.encode(&x_test)?.mean;
+                let (phi_train, phi_test) = standardised_rows(&z_train, &z_test);
+                let mut scores = Vec::new();
+                for target in TARGETS {
+                    let t_train: Vec<f64> = train.iter().map(|m| m.record.get(target)).collect();
+                    let t_test: Vec<f64> = test.iter().map(|m| m.record.get(target)).collect();
+                    let train_mean = t_train.iter().sum::<f64>() / t_train.len() as f64;
+                    let baseline_mae = t_test.iter().map(|t| (t - train_mean).abs()).sum::<f64>()
+                        / t_test.len() as f64;
+                    let blr = BayesianLinearRegression::fit(&phi_train, &t_train, &config.blr)?;
+                    let ensemble = RidgeEnsemble::fit(
+                        &phi_train,
+                        &t_train,
+                        &config.ensemble,
+                        ctx.seed.wrapping_add(target.index() as u64),
+                    )?;
+                    let predictions: [Vec<Prediction>; 2] =
+                        [blr.predict(&phi_test)?, ensemble.predict(&phi_test)?];
+                    for p in &predictions {
+                        scores.push([
+                            mean_absolute_error(p, &t_test)?,
+                            baseline_mae,
+                            interval_coverage(p, &t_test, config.level)?,
+                        ]);
+                    }
                 }
-            }
-            Ok(scores)
-        })
-        .collect::<anyhow::Result<Vec<_>>>()
+                Ok(scores)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
     })?;
     let mut scores: Vec<Score> = Vec::new();
     for (values, &n) in per_size.iter().zip(&largest_first) {
