@@ -37,11 +37,18 @@ impl Run {
 
 /// Runs `cargo xtask ARGS` (the built binary) with `NEUROMOL_DATA` unset.
 pub(crate) fn xtask<S: AsRef<OsStr>>(args: &[S]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .env_remove("NEUROMOL_DATA")
-        .output()
-        .unwrap();
+    xtask_with_data_env(None, args)
+}
+
+/// Runs `cargo xtask ARGS` with `NEUROMOL_DATA` set to `data_env`, or unset.
+pub(crate) fn xtask_with_data_env<S: AsRef<OsStr>>(data_env: Option<&Path>, args: &[S]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command.args(args);
+    match data_env {
+        Some(dir) => command.env("NEUROMOL_DATA", dir),
+        None => command.env_remove("NEUROMOL_DATA"),
+    };
+    let output = command.output().unwrap();
     Run {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -1,11 +1,13 @@
-//! `reproduce smoke` on a user's copy of MNIST under `--data DIR`, when the shared MNIST is
-//! present (`$NEUROMOL_DATA/mnist`): a re-compressed copy (different file sha256, same content)
-//! is recognised by its content's sha256 as the shipped data, and a copy whose content differs
-//! runs as user data, which the report says next to the files' sha256.
+//! A user's own data: `data verify` reports a structurally bad file for what is wrong with it
+//! whichever root it is under, and accepts files with no known checksum as user data only under
+//! `--data DIR`; `reproduce smoke` on a user's copy of MNIST under `--data DIR`, when the shared
+//! MNIST is present (`$NEUROMOL_DATA/mnist`): a re-compressed copy (different file sha256, same
+//! content) is recognised by its content's sha256 as the shipped data, and a copy whose content
+//! differs runs as user data, which the report says next to the files' sha256.
 
 use std::path::{Path, PathBuf};
 
-use crate::{temp_dir, write, xtask};
+use crate::{temp_dir, write, xtask, xtask_with_data_env};
 
 const NAMES: [&str; 4] = [
     "train-images-idx3-ubyte.gz",
@@ -130,4 +132,95 @@ fn smoke_runs_on_a_user_copy_of_mnist() {
     }
     std::fs::remove_dir_all(&same).unwrap();
     std::fs::remove_dir_all(&changed).unwrap();
+}
+
+/// The 10-image MNIST fixture under every MNIST name, with the label of training item 4 set to
+/// `label`.
+fn fixture_mnist(tag: &str, label: u8) -> PathBuf {
+    let fixtures = crate::project_root().join("crates/datasets/tests/fixtures");
+    let images = std::fs::read(fixtures.join("mnist-t10k-10-images-idx3-ubyte.gz")).unwrap();
+    let labels_gz = std::fs::read(fixtures.join("mnist-t10k-10-labels-idx1-ubyte.gz")).unwrap();
+    let mut labels = datasets::idx::decompress(&labels_gz).unwrap().into_owned();
+    labels[8 + 4] = label;
+    let root = temp_dir(tag);
+    let dir = root.join("mnist");
+    write(&dir, NAMES[0], &images);
+    write(&dir, NAMES[1], &gzip_stored(&labels));
+    write(&dir, NAMES[2], &images);
+    write(&dir, NAMES[3], &labels_gz);
+    root
+}
+
+#[test]
+fn data_verify_checks_structure_whatever_the_root() {
+    let verify = ["data", "verify", "--dataset", "mnist"];
+    // A label past MNIST's 10 classes: the structural problem is named under either root, next
+    // to the checksum mismatch.
+    let bad = fixture_mnist("verify-bad", 200);
+    let structural = "FAILED   train-labels-idx1-ubyte.gz: structure: label 200 of item 4 is out of \
+                      range: the split has 10 classes";
+    let from_env = xtask_with_data_env(Some(&bad), &verify);
+    let from_arg = xtask(&[
+        "data".as_ref(),
+        "verify".as_ref(),
+        "--dataset".as_ref(),
+        "mnist".as_ref(),
+        "--data".as_ref(),
+        bad.as_os_str(),
+    ]);
+    for run in [&from_env, &from_arg] {
+        assert_eq!(run.code, Some(2), "{}", run.output());
+        assert!(run.stdout.contains(structural), "{}", run.output());
+        let structural_failures = run
+            .stdout
+            .lines()
+            .filter(|line| line.contains("FAILED") && !line.contains("checksum mismatch"))
+            .count();
+        assert_eq!(structural_failures, 1, "{}", run.output());
+    }
+    // Under `--data` the other files are user data; only the bad one fails.
+    assert_eq!(
+        from_arg.stdout.matches("FAILED").count(),
+        2,
+        "{}",
+        from_arg.output()
+    );
+    assert!(
+        from_env
+            .stdout
+            .contains("FAILED   train-labels-idx1-ubyte.gz: checksum mismatch"),
+        "{}",
+        from_env.output()
+    );
+    // A structurally valid copy that is not the shipped data: user data under `--data`, a
+    // checksum mismatch under `NEUROMOL_DATA`.
+    let good = fixture_mnist("verify-good", 3);
+    let from_env = xtask_with_data_env(Some(&good), &verify);
+    assert_eq!(from_env.code, Some(2), "{}", from_env.output());
+    assert!(
+        from_env.stdout.contains("checksum mismatch") && !from_env.stdout.contains("structure:"),
+        "{}",
+        from_env.output()
+    );
+    let from_arg = xtask(&[
+        "data".as_ref(),
+        "verify".as_ref(),
+        "--dataset".as_ref(),
+        "mnist".as_ref(),
+        "--data".as_ref(),
+        good.as_os_str(),
+    ]);
+    assert_eq!(from_arg.code, Some(0), "{}", from_arg.output());
+    assert_eq!(
+        from_arg
+            .stdout
+            .lines()
+            .filter(|line| line.contains("user data (no known checksum), structure ok: 10 "))
+            .count(),
+        4,
+        "{}",
+        from_arg.output()
+    );
+    std::fs::remove_dir_all(&bad).unwrap();
+    std::fs::remove_dir_all(&good).unwrap();
 }
