@@ -46,10 +46,12 @@ def cpu_model():
 
 
 def git_revision():
+    """HEAD of the checkout this script lives in, and whether its tree has changes."""
+    here = os.path.dirname(os.path.abspath(__file__))
     try:
-        rev = subprocess.run(["git", "-C", "/work/main", "rev-parse", "HEAD"],
+        rev = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"],
                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", "/work/main", "status", "--porcelain"],
+        dirty = subprocess.run(["git", "-C", here, "status", "--porcelain"],
                                capture_output=True, text=True).stdout.strip() != ""
         return rev, dirty
     except Exception:

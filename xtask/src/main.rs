@@ -3,12 +3,15 @@
 //! It owns everything that touches the outside world — paths, the command line, downloads, file
 //! formats, progress bars and figures — so that the library crates stay pure. Each task is one
 //! module: [`reproduce`] runs the paper experiments of the `experiments` crate and writes their
-//! reports, [`slurm`] runs one experiment's independent units as a Slurm job array and merges them, `data` fetches and verifies datasets ([`experiments::data`]), [`tidy`] enforces the repository's structural rules, [`bench`](mod@bench) runs the
+//! reports (and exports `molvae`'s inputs for an independent implementation), [`slurm`] runs
+//! one experiment's independent units as a Slurm job array and merges them, [`molvae`] scores
+//! samples that implementation wrote, `data` fetches and verifies datasets ([`experiments::data`]), [`tidy`] enforces the repository's structural rules, [`bench`](mod@bench) runs the
 //! criterion suite, and [`results`] checks the kept reports against the code and the README.
 #![allow(clippy::print_stdout)]
 
 mod bench;
 mod molecules;
+mod molvae;
 mod reproduce;
 mod results;
 mod slurm;
@@ -39,6 +42,9 @@ enum Task {
     Data(experiments::data::Args),
     /// Check molecules (SMILES lists or QM9-style CSVs) against the representation's gate.
     Molecules(molecules::Args),
+    /// Work with molvae's samples: `score DIR` scores decoded samples written by another
+    /// implementation with molvae's metric code.
+    Molvae(molvae::Args),
     /// Check the repository's structural rules (layer table, banned APIs, file headers).
     Tidy,
     /// Run the criterion benchmarks (and, where PyTorch is installed, the side-by-side comparisons).
@@ -54,6 +60,7 @@ fn main() -> ExitCode {
         Task::Slurm(args) => slurm::run(&args),
         Task::Data(args) => experiments::data::run(&args),
         Task::Molecules(args) => molecules::run(&args),
+        Task::Molvae(args) => molvae::run(&args),
         Task::Tidy => tidy::run(&project_root()),
         Task::Bench(args) => bench::run(&args),
         Task::Results(args) => results::run(&args),

@@ -56,6 +56,11 @@ pub(crate) struct Args {
     /// as config.toml); keys it leaves out keep their defaults.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Write what `molvae` trains on (features, target graphs, SMILES, meta.json; the format of
+    /// reference/gsvae/README.md) into DIR for an independent implementation, then stop:
+    /// nothing is trained. Honours --quick, --seed, --config and --set.
+    #[arg(long, value_name = "DIR")]
+    export_reference: Option<PathBuf>,
     /// Override one configuration key, e.g. `--set n_seeds=20` or
     /// `--set variants.0.1.episode.n_ways=10` (repeatable; applied after --config).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -113,6 +118,15 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
                     known.join(", ")
                 );
             };
+            if let Some(dir) = &args.export_reference {
+                if experiment.name != "molvae" {
+                    bail!(
+                        "--export-reference applies to molvae only, not to '{}'",
+                        experiment.name
+                    );
+                }
+                return crate::molvae::export(&context(args)?, dir);
+            }
             let out = match (&args.out, &args.merge) {
                 (Some(out), _) => out.clone(),
                 (None, Some(dir)) => dir.join("report"),
@@ -172,26 +186,12 @@ fn run_experiment(
             experiment.name
         );
     }
-    let mut context = Context::new(crate::project_root(), args.data.clone());
-    context.seed = args.seed;
-    context.quick = args.quick;
-    context.resume = args.resume;
-    context.gradient = args.gradient.into();
-    context.seeds = args.seeds.map(usize::from);
-    context.protocol = args.protocol;
-    context.overrides = config::Overrides {
-        print: args.print_config,
-        file: args.config.clone(),
-        sets: args.sets.clone(),
-    };
+    let mut context = context(args)?;
     context.units = match (&args.shard, &args.merge) {
         (Some(spec), _) => Units::parse_shard(spec, out.to_path_buf())?,
         (None, Some(dir)) => Units::Merge { dir: dir.clone() },
         (None, None) => Units::All,
     };
-    if let Some(file) = &args.config {
-        config::check_file(file)?;
-    }
     let started = Instant::now();
     let mut report = match (experiment.run)(&context) {
         Ok(report) => report,
@@ -235,6 +235,26 @@ fn run_experiment(
     Ok(Some(report_path))
 }
 
+/// The run's [`Context`] from the command line.
+fn context(args: &Args) -> anyhow::Result<Context> {
+    let mut context = Context::new(crate::project_root(), args.data.clone());
+    context.seed = args.seed;
+    context.quick = args.quick;
+    context.resume = args.resume;
+    context.gradient = args.gradient.into();
+    context.seeds = args.seeds.map(usize::from);
+    context.protocol = args.protocol;
+    context.overrides = config::Overrides {
+        print: args.print_config,
+        file: args.config.clone(),
+        sets: args.sets.clone(),
+    };
+    if let Some(file) = &args.config {
+        config::check_file(file)?;
+    }
+    Ok(context)
+}
+
 /// Runs every experiment (each into its own directory under `--out`, or the default), then
 /// prints a summary; an error if any experiment failed.
 fn run_all(args: &Args) -> anyhow::Result<()> {
@@ -242,6 +262,9 @@ fn run_all(args: &Args) -> anyhow::Result<()> {
         bail!(
             "--protocol faithful applies to meta-baselines and meta-mechanisms only, not to 'all'"
         );
+    }
+    if args.export_reference.is_some() {
+        bail!("--export-reference applies to molvae only, not to 'all'");
     }
     if args.print_config || args.config.is_some() || !args.sets.is_empty() {
         bail!("--print-config, --config and --set apply to one experiment, not to 'all'");

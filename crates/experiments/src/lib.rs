@@ -6,6 +6,8 @@
 //! repository paths their results depend on; a [`reproduce::Context`] carries a run's seed, mode,
 //! options, data root and project root. [`report`] assembles and writes the reports, and
 //! [`data`] locates, fetches and verifies the datasets the experiments read.
+//! [`molvae_reference`] exports `molvae`'s training inputs for an independent implementation
+//! and scores the samples it writes, through the `.npy` codec of [`npy`].
 //!
 //! `cargo xtask reproduce` parses the command line and calls into this crate.
 #![allow(clippy::print_stdout)]
@@ -14,6 +16,9 @@ pub mod data;
 pub mod report;
 pub mod reproduce;
 pub mod units;
+
+pub mod molvae_reference;
+pub mod npy;
 
 use std::path::PathBuf;
 

@@ -273,6 +273,32 @@ impl GenerationMetrics {
         metrics.properties = PropertySamples::of_graphs(&unique_graphs);
         Ok(metrics)
     }
+
+    /// 1-Wasserstein distances of the unique valid samples' properties to `reference`'s
+    /// (TPSA, MolWt, LogP, as [`PropertySamples::wasserstein_to`]); NaN for each when no sample
+    /// is valid, so that a model without one valid sample still gets a row.
+    ///
+    /// # Errors
+    /// `bayes-uq`'s error for an empty `reference`.
+    ///
+    /// # Example
+    /// ```
+    /// use mol_vae::metrics::{GenerationMetrics, NoveltyReference, PropertySamples};
+    /// let graphs = vec![molgraph::parse_smiles("CCO").unwrap()];
+    /// let reference = NoveltyReference::new(&graphs);
+    /// let test = PropertySamples::of_graphs(&graphs);
+    /// let valid = GenerationMetrics::compute(&[graphs[0].to_dense()], &reference).unwrap();
+    /// assert_eq!(valid.property_w1(&test).unwrap(), [0.0; 3]);
+    /// let none = GenerationMetrics::compute(&[], &reference).unwrap();
+    /// assert!(none.property_w1(&test).unwrap().iter().all(|d| d.is_nan()));
+    /// ```
+    pub fn property_w1(&self, reference: &PropertySamples) -> Result<[f64; 3]> {
+        if self.properties.mol_wt.is_empty() {
+            Ok([f64::NAN; 3])
+        } else {
+            self.properties.wasserstein_to(reference)
+        }
+    }
 }
 
 fn analyse(dense: &DenseGraph, reference: &NoveltyReference) -> Result<SampleReport> {

@@ -9,6 +9,8 @@
 //! Adam 1e-3, 1,900 epochs, no shuffling); both models start from the same initial weights and
 //! draw the same noise and the same prior samples (a paired comparison). The constrained model
 //! adds R1–R4 with the weights of [`CONSTRAINT_WEIGHTS`] (the paper's values are unknown, §3.2).
+//! `--export-reference DIR` writes what the models train on ([`ReferenceExport::molvae`]) for
+//! the independent implementation in `reference/gsvae/`, and trains nothing.
 //!
 //! Wall time on the 2-core development machine: `--quick` (12 epochs, 2,000 prior samples)
 //! ≈ 20 s; the full run (1,900 epochs, both models in parallel, one thread each: the base model
@@ -27,8 +29,8 @@ mod uq;
 
 use std::time::Instant;
 
-use rayon::prelude::*;
-
+use anyhow::Context as _;
+use graph_scattering::Scattering;
 use linalg::{
     Matrix,
     rng::{Stream, stream},
@@ -40,6 +42,7 @@ use mol_vae::{
     metrics::{GenerationMetrics, NoveltyReference, PropertySamples},
 };
 use molgraph::{DenseGraph, MolGraph};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use self::{
@@ -49,8 +52,9 @@ use self::{
 };
 pub(crate) use self::{design::run as run_design, predict::run as run_predict, uq::run as run_uq};
 use crate::{
-    report::{Band, Domain, Metrics, Report},
-    reproduce::Context,
+    molvae_reference::{ExportMeta, ReferenceExport},
+    report::{Band, Domain, Metrics, Report, git_revision},
+    reproduce::{Context, config},
 };
 
 /// Penalty weights `μ₁ … μ₄` of R1 (valence), R2 (connectivity), R3 (3-rings) and R4 (triple
@@ -152,9 +156,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     report.timing("reading and drawing QM9", started.elapsed().as_secs_f64());
 
     let started = Instant::now();
-    let train_dense = dense_graphs(&draw.train);
-    let scattering = fit_scattering(&train_dense)?;
-    let x_train = features(&scattering, &draw.train)?;
+    let (train_dense, scattering, x_train) = training_features(&draw)?;
     let x_test = features(&scattering, &draw.test)?;
     report.timing("scattering features", started.elapsed().as_secs_f64());
 
@@ -287,6 +289,68 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// The training targets, the scattering transform fitted on them and the training features
+/// (one column per molecule, in draw order): what the models train on, and what
+/// `--export-reference` writes.
+fn training_features(draw: &Draw) -> anyhow::Result<(Vec<DenseGraph>, Scattering, Matrix<f32>)> {
+    let train_dense = dense_graphs(&draw.train);
+    let scattering = fit_scattering(&train_dense)?;
+    let x_train = features(&scattering, &draw.train)?;
+    Ok((train_dense, scattering, x_train))
+}
+
+impl ReferenceExport {
+    /// What `molvae` trains on for `ctx` (seed, mode, `--config`/`--set`): the same QM9 draw,
+    /// targets and scattering features as [`run`], with the protocol and provenance. Trains
+    /// nothing. `meta.mu` is the constrained model's μ (the base model is μ = 0).
+    ///
+    /// # Errors
+    /// As the experiment's data pipeline (QM9 missing or corrupt, a rejected configuration).
+    pub fn molvae(ctx: &Context) -> anyhow::Result<ReferenceExport> {
+        let config = ctx.configure(MolVaeConfig::new(ctx.quick))?;
+        let mut report = Report::new(
+            "molvae",
+            "GSVAE on QM9: export for a reference implementation",
+            ctx.seed,
+            ctx.quick,
+            &config,
+        )?;
+        let draw = draw_qm9(ctx, &mut report, config.n_train, config.n_test)?;
+        let (graphs, _, features) = training_features(&draw)?;
+        let objective = config.constrained.objective(draw.train.len())?;
+        let data_file = "qm9_props.csv.gz";
+        Ok(ReferenceExport {
+            features,
+            graphs,
+            smiles: draw.train.iter().map(|m| m.record.smiles.clone()).collect(),
+            test_smiles: draw.test.iter().map(|m| m.record.smiles.clone()).collect(),
+            meta: ExportMeta {
+                seed: ctx.seed,
+                quick: ctx.quick,
+                mu: config.constrained.constraint_weights,
+                cycle_measure: match config.constrained.cycle_measure {
+                    CycleMeasure::WalkSum => "walk-sum",
+                    CycleMeasure::Resolvent => "resolvent",
+                }
+                .to_string(),
+                epochs: config.constrained.epochs,
+                batch_size: config.constrained.batch_size(draw.train.len())?,
+                n_copies: objective.n_samples,
+                learning_rate: config.constrained.adam.lr,
+                n_metric_samples: config.n_metric_samples,
+                revision: git_revision(),
+                config_fingerprint: config::fingerprint(&config::to_table(&config)?)?,
+                data_sha256: vec![(
+                    data_file.to_string(),
+                    report
+                        .data_sha256(data_file)
+                        .with_context(|| format!("no sha256 recorded for {data_file}"))?,
+                )],
+            },
+        })
+    }
+}
+
 /// Generation metrics of `model` from `config.n_metric_samples` prior samples, and W1 of the
 /// unique valid samples' properties to the test molecules'.
 fn evaluate(
@@ -302,11 +366,7 @@ fn evaluate(
         &mut stream(seed, Stream::Sample),
     )?;
     let metrics = GenerationMetrics::compute(&samples, reference)?;
-    let w1 = if metrics.properties.mol_wt.is_empty() {
-        [f64::NAN; 3]
-    } else {
-        metrics.properties.wasserstein_to(test_properties)?
-    };
+    let w1 = metrics.property_w1(test_properties)?;
     Ok(Evaluated {
         metrics,
         samples,
@@ -509,4 +569,62 @@ fn epoch_metrics(base: &[EpochStats], constrained: &[EpochStats]) -> Metrics {
         ]);
     }
     metrics
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::molvae_reference::{decode_samples, encode_samples, score};
+
+    /// Samples of the report's own sampler, written through the `.npy` files and scored as
+    /// another implementation's samples are, give exactly the report's metrics.
+    #[test]
+    fn scoring_samples_from_files_reproduces_the_report_metrics() {
+        let parse = |smiles: &[&str]| -> Vec<MolGraph> {
+            smiles
+                .iter()
+                .map(|s| molgraph::parse_smiles(s).unwrap())
+                .collect()
+        };
+        let train = parse(&["C", "CC", "CO", "CCO", "C1CC1", "CC#N", "OC=O"]);
+        let test = parse(&["CCC", "CN", "C=O", "CCCO", "NC=O"]);
+        let mut config = MolVaeConfig::new(true);
+        config.model = ModelConfig::small(6);
+        config.n_metric_samples = 1_500;
+        // A briefly trained small model, so that some samples are valid and some are not.
+        let mut model =
+            MolVae::<f32>::new(config.model.clone(), &mut stream(3, Stream::Init)).unwrap();
+        let features = Matrix::<f32>::from_fn(6, train.len(), |i, j| ((i * 7 + j * 3) % 5) as f32);
+        let targets: Vec<DenseGraph> = train.iter().map(MolGraph::to_dense).collect();
+        let training = TrainConfig {
+            epochs: 1_000,
+            batches_per_epoch: 1,
+            ..TrainConfig::default()
+        };
+        mol_vae::train(
+            &mut model,
+            &Dataset::new(&features, &targets).unwrap(),
+            &training,
+            |_| {},
+            &mut stream(3, Stream::Noise),
+        )
+        .unwrap();
+        let eval = evaluate(
+            &model,
+            &config,
+            &NoveltyReference::new(&train),
+            &PropertySamples::of_graphs(&test),
+            3,
+        )
+        .unwrap();
+        assert!(eval.metrics.n_valid > 10, "{:?}", eval.metrics);
+        assert!(eval.metrics.n_valid < eval.metrics.n_samples);
+
+        let (atoms, bonds) = encode_samples(&eval.samples);
+        let decoded = decode_samples(&atoms, &bonds).unwrap();
+        assert_eq!(decoded, eval.samples);
+        let scores = score(&decoded, &train, &test).unwrap();
+        assert_eq!(scores.metrics, eval.metrics);
+        assert_eq!(scores.w1.map(f64::to_bits), eval.w1.map(f64::to_bits));
+    }
 }
