@@ -199,11 +199,16 @@ pub(crate) fn plan(
     neuromol_data: Option<std::ffi::OsString>,
 ) -> anyhow::Result<Plan> {
     let experiment = args.experiment.as_str();
-    if !EXPERIMENTS.iter().any(|e| e.name == experiment) {
+    let Some(declared) = EXPERIMENTS.iter().find(|e| e.name == experiment) else {
         let known: Vec<&str> = EXPERIMENTS.iter().map(|e| e.name).collect();
         bail!(
             "unknown experiment '{experiment}' (slurm runs one experiment); known: {}",
             known.join(", ")
+        );
+    };
+    if declared.units.is_none() {
+        bail!(
+            "'{experiment}' has no independent units to spread over a job array: run it whole with `cargo xtask reproduce {experiment}`"
         );
     }
     ensure!(args.shards >= 1, "--shards must be at least 1");
@@ -703,7 +708,7 @@ exec /repo/target/release/xtask reproduce meta-baselines --quick --seed 0 --seed
         let out = dir.join("runs/50% done/it's here");
         let cli = Cli::try_parse_from([
             "slurm",
-            "smoke",
+            "molvae",
             "--config",
             config.to_str().unwrap(),
             "--set",
@@ -718,7 +723,7 @@ exec /repo/target/release/xtask reproduce meta-baselines --quick --seed 0 --seed
         let quoted_config = format!("'{}'", config.to_str().unwrap().replace('\'', r"'\''"));
         assert!(
             scripts.shards.contains(&format!(
-                "exec '/my repo/target/release/xtask' reproduce smoke --seed 0 --config {quoted_config} \
+                "exec '/my repo/target/release/xtask' reproduce molvae --seed 0 --config {quoted_config} \
                  --set 'name=a b; rm -rf /' --shard \"${{SLURM_ARRAY_TASK_ID}}/4\" --out {quoted_out} --resume\n"
             )),
             "{}",
@@ -739,7 +744,7 @@ exec /repo/target/release/xtask reproduce meta-baselines --quick --seed 0 --seed
 
     #[test]
     fn relative_paths_resolve_against_the_working_directory() {
-        let plan = check_plan(&["smoke", "--out", "runs/a", "--data", "../data"]).unwrap();
+        let plan = check_plan(&["molvae", "--out", "runs/a", "--data", "../data"]).unwrap();
         assert_eq!(plan.dir, Path::new("/home/me/runs/a"));
         assert!(
             plan.reproduce_args
@@ -757,21 +762,22 @@ exec /repo/target/release/xtask reproduce meta-baselines --quick --seed 0 --seed
             "unknown experiment 'no-such-experiment'",
         );
         check_error(&["all"], "unknown experiment 'all'");
-        check_error(&["smoke", "--shards", "0"], "--shards must be at least 1");
+        check_error(&["scattering"], "'scattering' has no independent units");
+        check_error(&["molvae", "--shards", "0"], "--shards must be at least 1");
         check_error(
-            &["smoke", "--cpus-per-task", "0"],
+            &["molvae", "--cpus-per-task", "0"],
             "--cpus-per-task must be at least 1",
         );
-        check_error(&["smoke", "--time", "1h"], "--time '1h'");
-        check_error(&["smoke", "--time", "1-"], "--time '1-'");
-        check_error(&["smoke", "--mem", "4GB"], "--mem '4GB'");
-        check_error(&["smoke", "--mem", "0"], "--mem '0'");
-        check_error(&["smoke", "--partition", "a b"], "--partition 'a b'");
-        check_error(&["smoke", "--set", "novalue"], "--set 'novalue'");
-        check_error(&["smoke", "--set", "=1"], "--set '=1'");
-        check_error(&["smoke", "--config", "/no/such.toml"], "no such file");
+        check_error(&["molvae", "--time", "1h"], "--time '1h'");
+        check_error(&["molvae", "--time", "1-"], "--time '1-'");
+        check_error(&["molvae", "--mem", "4GB"], "--mem '4GB'");
+        check_error(&["molvae", "--mem", "0"], "--mem '0'");
+        check_error(&["molvae", "--partition", "a b"], "--partition 'a b'");
+        check_error(&["molvae", "--set", "novalue"], "--set 'novalue'");
+        check_error(&["molvae", "--set", "=1"], "--set '=1'");
+        check_error(&["molvae", "--config", "/no/such.toml"], "no such file");
         check_error(
-            &["smoke", "--out", "a\"b"],
+            &["molvae", "--out", "a\"b"],
             "may not contain a double quote",
         );
         check_error(&["meta-baselines", "--seeds", "1"], "--seeds");
