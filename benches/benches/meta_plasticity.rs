@@ -1,7 +1,10 @@
 //! Meta-plasticity benchmarks: one whole meta-training episode of paper B's network
 //! (784-170-130-100-70-47) — 250 online steps carrying one tangent per plastic term, then the
 //! query pass and the contraction to `dL/dΘ` — under feedback alignment, for F^bio and F^pool,
-//! by forward mode and by checkpointed reverse mode.
+//! by forward mode and by checkpointed reverse mode. `pool_primal` is F^pool without tangents,
+//! `*_setup_query` an episode without training steps (setup, query pass and contraction), and
+//! `terms4*` a four-term rule (F⁰, F¹, F², F⁹) in both modes, where `GradientMode::Auto`'s
+//! threshold lies; `docs/performance.md` splits the episodes into phases with them.
 //! `cargo xtask bench compare` sets them against PyTorch autograd through the same unrolled
 //! episode (`benches/reference/meta_episode.py`). `bio_sparse` is F^bio on MNIST-like inputs (pixels
 //! outside a central disc exactly 0), where the fused pass skips the background's share of the
@@ -14,6 +17,7 @@ use std::{hint::black_box, time::Duration};
 use benches::{META_TRAIN, MetaProblem, meta_problem, meta_theta};
 use criterion::{BenchmarkId, Criterion, criterion_group};
 use meta_plasticity::{RuleFamily, meta_gradient, meta_gradient_reverse};
+use plasticity_core::Term;
 
 fn meta_episode(c: &mut Criterion) {
     let mut group = c.benchmark_group("meta_plasticity");
@@ -38,6 +42,13 @@ fn meta_episode(c: &mut Criterion) {
         })
         .collect();
     let dense = labelled(&inputs);
+    // Four plastic terms, one more than F^bio: where `GradientMode::Auto` switches to reverse.
+    let terms4 = RuleFamily::Custom(vec![
+        Term::PseudoGradient,
+        Term::PostActivationPreError,
+        Term::ErrorHebb,
+        Term::Oja,
+    ]);
     let sparse = labelled(&sparse_inputs);
     // `bio_primal`: the same episode under F^bio without tangents (the cost of the inner loop
     // alone, for the forward-mode overhead factor). `*_reverse`: the same gradient by the
@@ -49,9 +60,25 @@ fn meta_episode(c: &mut Criterion) {
         ("bio_sparse", RuleFamily::Bio, Mode::Forward, &sparse),
         ("bio_reverse", RuleFamily::Bio, Mode::Reverse, &dense),
         ("pool_reverse", RuleFamily::Pool, Mode::Reverse, &dense),
+        ("pool_primal", RuleFamily::Pool, Mode::Primal, &dense),
+        ("bio_setup_query", RuleFamily::Bio, Mode::SetupQuery, &dense),
+        (
+            "pool_setup_query",
+            RuleFamily::Pool,
+            Mode::SetupQuery,
+            &dense,
+        ),
+        ("terms4", terms4.clone(), Mode::Forward, &dense),
+        ("terms4_reverse", terms4, Mode::Reverse, &dense),
     ];
     for (name, family, mode, samples) in cases {
         let (train, query) = samples.split_at(META_TRAIN);
+        // No training step: the episode's setup, the query pass and the contraction alone.
+        let train = if mode == Mode::SetupQuery {
+            &train[..0]
+        } else {
+            train
+        };
         let plastic = family.terms();
         let terms = if mode == Mode::Primal {
             Vec::new()
@@ -59,7 +86,7 @@ fn meta_episode(c: &mut Criterion) {
             plastic.clone()
         };
         let gradient = match mode {
-            Mode::Forward | Mode::Primal => meta_gradient::<f32>,
+            Mode::Forward | Mode::Primal | Mode::SetupQuery => meta_gradient::<f32>,
             Mode::Reverse => meta_gradient_reverse::<f32>,
         };
         let theta = meta_theta(&plastic);
@@ -81,6 +108,8 @@ enum Mode {
     Primal,
     /// Checkpointed reverse mode (`meta_gradient_reverse`).
     Reverse,
+    /// Forward mode with no training step: setup, query pass and contraction.
+    SetupQuery,
 }
 
 /// Borrowed samples with 5 labels in turn.

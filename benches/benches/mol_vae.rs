@@ -9,29 +9,10 @@
 
 use std::hint::black_box;
 
-use benches::configure;
+use benches::{MolVaeProblem, configure, molvae_problem};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use linalg::{
-    Matrix,
-    gaussian::fill_standard_normal,
-    rng::{Stream, stream},
-};
-use mol_vae::{
-    Adam, AdamConfig, Batch, ModelConfig, MolVae, ObjectiveConfig, constraints::CycleMeasure,
-    train_step,
-};
-
-/// QM9-like molecules, cycled to fill the batch.
-const SMILES: [&str; 8] = [
-    "CC1=CC=CC=C1",
-    "OCC1CC1C#N",
-    "CC(C)(O)C=O",
-    "NC(=O)C1CCO1",
-    "C#CC1(O)CC1C",
-    "CN1C=NC=C1O",
-    "FC1CC2CC12C",
-    "CCOC(=O)C#N",
-];
+use linalg::rng::{Stream, stream};
+use mol_vae::{AdamConfig, Batch, constraints::CycleMeasure, train_step};
 
 fn molvae_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("mol_vae");
@@ -57,30 +38,22 @@ fn molvae_step(c: &mut Criterion) {
         ),
     ];
     for (name, case, batch_size, n_items, n_samples, cycle_measure) in cases {
-        let config = ModelConfig::default();
-        let mut model = MolVae::<f32>::new(config.clone(), &mut stream(0, Stream::Init))
-            .expect("paper config is valid");
-        let mut adam = Adam::new(&model.params);
+        let MolVaeProblem {
+            mut model,
+            mut adam,
+            features,
+            targets,
+            weights,
+            n_items,
+            mut objective,
+        } = molvae_problem(batch_size, n_items);
         let mut grad = model.params.zeros_like();
-        // Non-negative like scattering features (means of moduli).
-        let mut features = Matrix::<f32>::zeros(config.n_features, batch_size);
-        fill_standard_normal(features.as_mut_slice(), &mut stream(0, Stream::Evaluation));
-        features.apply(|x| *x = x.abs());
-        let targets: Vec<_> = (0..batch_size)
-            .map(|i| {
-                molgraph::parse_smiles(SMILES[i % SMILES.len()])
-                    .expect("bench SMILES parse")
-                    .to_dense()
-            })
-            .collect();
-        let weights = vec![1.0 / n_items as f64; batch_size];
         let batch = Batch {
             features: &features,
             targets: &targets,
             weights: &weights,
             n_items,
         };
-        let mut objective = ObjectiveConfig::for_batch_size(batch_size);
         assert_eq!(objective.n_samples, n_samples);
         if let Some(cycle_measure) = cycle_measure {
             objective.constraint_weights = [0.1, 0.1, 2.5, 2.5];

@@ -13,22 +13,33 @@
 //! - `meta_episode_bio`, `meta_episode_pool`: one F^bio (F^pool) meta-training episode by
 //!   forward mode, Θ as in the bench; `gradient` is `dL/dΘ` over the ten terms and
 //!   `query_loss` the query cross-entropy after the last update.
+//! - `molvae_step_24`: the `mol_vae/molvae_step/24` bench's problem (every parameter, the
+//!   features, the targets), the reparameterisation noise `epsilon.k` of its first two training
+//!   steps and the loss `loss.k` of each; the second step's loss is taken after one Adam step on
+//!   the first's gradient, so it checks the gradient and Adam as well as the forward pass.
 
 use std::{fmt::Write as _, path::PathBuf};
 
-use benches::{META_TRAIN, MetaProblem, meta_problem, meta_theta, pixel_inputs};
+use benches::{
+    META_TRAIN, MetaProblem, MolVaeProblem, meta_problem, meta_theta, molvae_problem, pixel_inputs,
+};
 use feedback_alignment::{Feedback, FeedbackKind, online_step};
 use linalg::{
     Matrix,
     rng::{Stream, stream},
 };
 use meta_plasticity::{RuleFamily, meta_gradient};
+use mol_vae::{AdamConfig, Batch, Linear, StepNoise, train_step};
 use plasticity_core::{Mlp, MlpConfig, N_TERMS, Rule, RuleSet};
 
 /// Online steps of the `online_step` case.
 const ONLINE_STEPS: usize = 20;
 /// Inputs of the online-step bench, used in turn.
 const N_INPUTS: usize = 16;
+/// Batch size `B` and training-set size `N` of the `molvae_step_24` case (the bench's N = 600).
+const MOLVAE_BATCH: (usize, usize) = (24, 600);
+/// Training steps of the `molvae_step_24` case.
+const MOLVAE_STEPS: usize = 2;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from(
@@ -40,6 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     online_case().write(&dir, "online_step")?;
     meta_case(RuleFamily::Bio)?.write(&dir, "meta_episode_bio")?;
     meta_case(RuleFamily::Pool)?.write(&dir, "meta_episode_pool")?;
+    molvae_case()?.write(&dir, "molvae_step_24")?;
     Ok(())
 }
 
@@ -69,6 +81,11 @@ impl Case {
         let data = rows.iter().flatten().copied().collect();
         self.arrays
             .push((name.to_string(), vec![rows.len(), cols], data));
+    }
+
+    fn linear(&mut self, name: &str, layer: &Linear<f32>) {
+        self.matrix(&format!("{name}.weight"), &layer.weight);
+        self.vector(&format!("{name}.bias"), layer.bias.as_slice().to_vec());
     }
 
     fn vector(&mut self, name: &str, data: Vec<f32>) {
@@ -193,5 +210,109 @@ fn meta_case(family: RuleFamily) -> Result<Case, Box<dyn std::error::Error>> {
     for (idx, g) in outcome.gradient.iter().enumerate() {
         case.scalar(&format!("gradient_f64.{idx}"), *g);
     }
+    Ok(case)
+}
+
+/// The `mol_vae/molvae_step/24` bench's problem and the losses of its first [`MOLVAE_STEPS`]
+/// training steps, with the noise each drew.
+fn molvae_case() -> Result<Case, Box<dyn std::error::Error>> {
+    let (batch_size, n_items) = MOLVAE_BATCH;
+    let MolVaeProblem {
+        mut model,
+        mut adam,
+        features,
+        targets,
+        weights,
+        n_items,
+        objective,
+    } = molvae_problem(batch_size, n_items);
+    let batch = Batch {
+        features: &features,
+        targets: &targets,
+        weights: &weights,
+        n_items,
+    };
+    let config = model.config().clone();
+    let params = &model.params;
+    let mut case = Case::default();
+    case.vector(
+        "input_norm.gamma",
+        params.input_norm.gamma.as_slice().to_vec(),
+    );
+    case.vector(
+        "input_norm.beta",
+        params.input_norm.beta.as_slice().to_vec(),
+    );
+    case.linear("hidden", &params.hidden);
+    case.vector(
+        "hidden_norm.gamma",
+        params.hidden_norm.gamma.as_slice().to_vec(),
+    );
+    case.vector(
+        "hidden_norm.beta",
+        params.hidden_norm.beta.as_slice().to_vec(),
+    );
+    case.linear("mean", &params.mean);
+    case.linear("log_var", &params.log_var);
+    for (idx, layer) in params.decoder.iter().enumerate() {
+        case.linear(&format!("decoder.{idx}"), layer);
+    }
+    case.linear("atom_head", &params.atom_head);
+    // One row per molecule, as PyTorch's batch-first layout.
+    case.matrix("features", &features.transpose());
+    // Class indices in [C, O, N, F, ghost] order (the one-hot's columns).
+    let atom_classes: Vec<f32> = targets
+        .iter()
+        .flat_map(|graph| graph.classes.map(|class| class.index() as f32))
+        .collect();
+    case.arrays.push((
+        "atoms".to_string(),
+        vec![batch_size, config.n_nodes],
+        atom_classes,
+    ));
+    let bond_orders: Vec<f32> = targets
+        .iter()
+        .flat_map(|graph| {
+            graph
+                .bond_orders
+                .iter()
+                .flatten()
+                .map(|&order| f32::from(order))
+        })
+        .collect();
+    case.arrays.push((
+        "bonds".to_string(),
+        vec![batch_size, config.n_nodes, config.n_nodes],
+        bond_orders,
+    ));
+    let adam_config = AdamConfig::default();
+    let mut grad = model.params.zeros_like();
+    let mut rng = stream(0, Stream::Noise);
+    for step in 0..MOLVAE_STEPS {
+        // The draw `train_step` makes next, from a copy of its generator.
+        let noise =
+            StepNoise::<f32>::draw(config.n_latent, batch_size, &objective, &mut rng.clone());
+        // Row ℓ·B + b is copy ℓ of molecule b, as PyTorch's `repeat(L, 1)`.
+        case.matrix(&format!("epsilon.{step}"), &noise.epsilon.transpose());
+        let terms = train_step(
+            &mut model,
+            &mut adam,
+            &batch,
+            &objective,
+            &adam_config,
+            &mut grad,
+            &mut rng,
+        )?;
+        case.scalar(&format!("loss.{step}"), terms.loss);
+    }
+    case.scalar("steps", MOLVAE_STEPS as f64);
+    case.scalar("n_samples", objective.n_samples as f64);
+    case.scalar("leaky_slope", config.leaky_slope);
+    case.scalar("bn_eps", config.bn_eps);
+    case.scalar("bn_momentum", config.bn_momentum);
+    case.scalar("lr", adam_config.lr);
+    case.scalar("beta1", adam_config.beta1);
+    case.scalar("beta2", adam_config.beta2);
+    case.scalar("adam_eps", adam_config.eps);
     Ok(case)
 }

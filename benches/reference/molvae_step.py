@@ -21,12 +21,16 @@ Two variants, each printed as one JSON line {"name": ..., "us_per_step": ..., "t
 Threads: torch.set_num_threads(--threads); OMP_WAIT_POLICY=PASSIVE is set before torch is imported
 (unless the environment sets it).
 
-Not checked against Rust: unlike online_step.py and meta_episode.py, this script does not yet load
-the Rust step's parameters, features and noise and compare its loss (the Rust reference writer,
-`benches/examples/reference_case.rs`, has no GSVAE case); each line says "checked": "none".
+Correctness first: each variant loads the bench's own problem from the Rust reference case
+`molvae_step_24` (`cargo run --release -p benches --example reference_case -- DIR`, which
+`cargo xtask bench compare` runs first): every parameter, the 24 feature columns, the target graphs,
+and the reparameterisation noise of the Rust step's first two training steps. It runs those two
+steps with that noise (the second after one Adam step on the first's gradient) and compares both
+losses with Rust's (rtol RTOL); on a mismatch it exits non-zero and times nothing. The timed steps
+then run on the same problem with noise from torch's generator.
 
 Not run in CI (PyTorch is large); `cargo xtask bench compare` runs it when torch is importable.
-Usage: python3 benches/reference/molvae_step.py [--steps 200] [--threads 1]
+Usage: python3 benches/reference/molvae_step.py [--steps 200] [--threads 1] [--reference DIR]
 """
 
 import os
@@ -41,6 +45,8 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+import _rust_reference as rust  # noqa: E402
+
 N_FEATURES = 9425
 N_HIDDEN = 400
 N_LATENT = 30
@@ -52,20 +58,8 @@ WIDTHS = [60, 120, 240, 288]
 BATCH = 24
 N_COPIES = 90 // BATCH + 1  # L = 4
 SLOPE = 0.01
-
-# Eight small QM9-like target graphs standing in for the bench's SMILES (targets do not change
-# the cost): (atom classes [C, O, N, F, ghost], bonds (u, v, order)).
-MOLECULES = [
-    ([0, 0, 0, 0, 0, 0, 0], [(0, 1, 1), (1, 2, 2), (2, 3, 1), (3, 4, 2), (4, 5, 1), (5, 6, 2), (6, 1, 1)]),
-    ([1, 0, 0, 0, 0, 0, 2], [(0, 1, 1), (1, 2, 1), (2, 3, 1), (3, 4, 1), (4, 2, 1), (4, 5, 1), (5, 6, 3)]),
-    ([0, 0, 0, 1, 0, 1], [(0, 1, 1), (1, 2, 1), (1, 3, 1), (1, 4, 1), (4, 5, 2)]),
-    ([2, 0, 1, 0, 0, 0, 1], [(0, 1, 1), (1, 2, 2), (1, 3, 1), (3, 4, 1), (4, 5, 1), (5, 6, 1), (6, 3, 1)]),
-    ([0, 0, 0, 1, 0, 0, 0], [(0, 1, 3), (1, 2, 1), (2, 3, 1), (2, 4, 1), (4, 5, 1), (5, 2, 1), (5, 6, 1)]),
-    ([0, 2, 0, 2, 0, 0, 1], [(0, 1, 1), (1, 2, 1), (2, 3, 2), (3, 4, 1), (4, 5, 2), (5, 1, 1), (5, 6, 1)]),
-    ([3, 0, 0, 0, 0, 0, 0], [(0, 1, 1), (1, 2, 1), (2, 3, 1), (3, 4, 1), (4, 5, 1), (5, 1, 1), (5, 6, 1)]),
-    ([0, 0, 1, 0, 1, 0, 2], [(0, 1, 1), (1, 2, 1), (2, 3, 1), (3, 4, 2), (3, 5, 1), (5, 6, 3)]),
-]
-
+# Relative tolerance on the loss: f32 sums over 9,425 features and 96 rows, in another order.
+RTOL = 1e-4
 
 def glorot_(linear):
     """Glorot-uniform weights and biases, as the paper's `weights_init`."""
@@ -105,30 +99,51 @@ class GsVae(nn.Module):
         return atom_logits.view(-1, N_NODES, N_ATOM), bond_logits
 
 
-def make_problem(seed=0):
-    g = torch.Generator().manual_seed(seed)
-    features = torch.randn(BATCH, N_FEATURES, generator=g).abs()
-    atoms = torch.full((BATCH, N_NODES), 4, dtype=torch.long)
-    bonds = torch.zeros(BATCH, N_NODES, N_NODES, dtype=torch.long)
-    for b in range(BATCH):
-        classes, edges = MOLECULES[b % len(MOLECULES)]
-        atoms[b, : len(classes)] = torch.tensor(classes)
-        for u, v, order in edges:
-            bonds[b, u, v] = order
-            bonds[b, v, u] = order
-    return features, atoms, bonds
+def load_problem(arrays):
+    """The bench's features (B x 9425), atom classes (B x 9) and bond classes (B x 9 x 9) from the Rust case."""
+    return arrays["features"], arrays["atoms"].long(), arrays["bonds"].long()
+
+
+def load_parameters(model, arrays, scalars):
+    """Copies every Rust parameter into `model`, and Rust's BatchNorm eps and momentum."""
+    pairs = [
+        (model.bn_in.weight, "input_norm.gamma"),
+        (model.bn_in.bias, "input_norm.beta"),
+        (model.fc1.weight, "hidden.weight"),
+        (model.fc1.bias, "hidden.bias"),
+        (model.bn_hidden.weight, "hidden_norm.gamma"),
+        (model.bn_hidden.bias, "hidden_norm.beta"),
+        (model.fc_mu.weight, "mean.weight"),
+        (model.fc_mu.bias, "mean.bias"),
+        (model.fc_logvar.weight, "log_var.weight"),
+        (model.fc_logvar.bias, "log_var.bias"),
+        (model.atom_head.weight, "atom_head.weight"),
+        (model.atom_head.bias, "atom_head.bias"),
+    ]
+    for idx, layer in enumerate(model.decoder):
+        pairs += [(layer.weight, f"decoder.{idx}.weight"), (layer.bias, f"decoder.{idx}.bias")]
+    with torch.no_grad():
+        for param, name in pairs:
+            if tuple(param.shape) != tuple(arrays[name].shape):
+                rust.fail(f"MISMATCH {name}: shape {tuple(param.shape)} vs Rust {tuple(arrays[name].shape)}; not timing", rust.MISMATCH_STATUS)
+            param.copy_(arrays[name])
+    for bn in (model.bn_in, model.bn_hidden):
+        bn.eps = scalars["bn_eps"]
+        bn.momentum = scalars["bn_momentum"]
 
 
 UPPER = torch.triu_indices(N_NODES, N_NODES, offset=1)
 
 
-def loss_fn(model, x, atoms, bonds, dedupe):
+def loss_fn(model, x, atoms, bonds, dedupe, noise=None):
+    """The mean over the B*L rows of reconstruction + KL; `noise` (B*L x 30, row l*B + b) or torch's own draw."""
     if dedupe:
         mu, logvar = model.encode(x)
         mu, logvar = mu.repeat(N_COPIES, 1), logvar.repeat(N_COPIES, 1)
     else:
         mu, logvar = model.encode(x.repeat(N_COPIES, 1))
-    z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+    noise = torch.randn_like(mu) if noise is None else noise
+    z = mu + noise * torch.exp(0.5 * logvar)
     atom_logits, bond_logits = model.decode(z)
     atoms, bonds = atoms.repeat(N_COPIES, 1), bonds.repeat(N_COPIES, 1, 1)
     rows = z.shape[0]
@@ -140,20 +155,31 @@ def loss_fn(model, x, atoms, bonds, dedupe):
     return (atom_ce + bond_ce + kl) / rows
 
 
-def time_variant(name, dedupe, fused, n_steps, threads):
+def time_variant(name, dedupe, fused, n_steps, threads, arrays, scalars):
     torch.manual_seed(0)
     model = GsVae()
+    load_parameters(model, arrays, scalars)
     model.train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
-    x, atoms, bonds = make_problem()
+    optimizer = torch.optim.Adam(
+        model.parameters(),
+        lr=scalars["lr"],
+        betas=(scalars["beta1"], scalars["beta2"]),
+        eps=scalars["adam_eps"],
+        fused=fused,
+    )
+    x, atoms, bonds = load_problem(arrays)
 
-    def step():
+    def step(noise=None):
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model, x, atoms, bonds, dedupe)
+        loss = loss_fn(model, x, atoms, bonds, dedupe, noise)
         loss.backward()
         optimizer.step()
         return loss
 
+    used = 0.0
+    for k in range(int(scalars["steps"])):
+        loss = step(arrays[f"epsilon.{k}"])
+        used = max(used, rust.check(f"{name} loss of step {k}", loss.detach(), torch.tensor(scalars[f"loss.{k}"]), RTOL, 0.0))
     for _ in range(10):
         step()
     start = time.perf_counter()
@@ -161,18 +187,21 @@ def time_variant(name, dedupe, fused, n_steps, threads):
         loss = step()
     elapsed = time.perf_counter() - start
     assert torch.isfinite(loss)
-    print(json.dumps({"name": name, "us_per_step": round(elapsed / n_steps * 1e6, 2), "threads": threads, "checked": "none"}), flush=True)
+    print(json.dumps({"name": name, "us_per_step": round(elapsed / n_steps * 1e6, 2), "threads": threads, "checked": "loss of two steps vs Rust", "tolerance_used": round(used, 3)}), flush=True)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (cargo xtask bench compare passes the Rust side's rayon pool size)")
-    parser.add_argument("--reference", default=None, help="accepted for a uniform command line; unused (no Rust case yet)")
+    parser.add_argument("--reference", default=None, help="directory of the Rust reference cases")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    time_variant("torch_molvae_step", True, True, args.steps, args.threads)
-    time_variant("torch_molvae_step_code", False, None, args.steps, args.threads)
+    arrays, scalars = rust.load("molvae_step_24", args.reference)
+    if int(scalars["n_samples"]) != N_COPIES or abs(scalars["leaky_slope"] - SLOPE) > 0:
+        rust.fail("MISMATCH the Rust case's L or LeakyReLU slope differs from this script's; not timing", rust.MISMATCH_STATUS)
+    time_variant("torch_molvae_step", True, True, args.steps, args.threads, arrays, scalars)
+    time_variant("torch_molvae_step_code", False, None, args.steps, args.threads, arrays, scalars)
 
 
 if __name__ == "__main__":

@@ -133,6 +133,69 @@ pub fn meta_theta(plastic: &[plasticity_core::Term]) -> [f64; plasticity_core::N
     theta
 }
 
+/// QM9-like molecules the `mol_vae` benches cycle through to fill a batch.
+pub const MOLVAE_SMILES: [&str; 8] = [
+    "CC1=CC=CC=C1",
+    "OCC1CC1C#N",
+    "CC(C)(O)C=O",
+    "NC(=O)C1CCO1",
+    "C#CC1(O)CC1C",
+    "CN1C=NC=C1O",
+    "FC1CC2CC12C",
+    "CCOC(=O)C#N",
+];
+
+/// The problem the `mol_vae/molvae_step*` benches time and `reference_case` exports: the
+/// paper's GSVAE at seed 0 with a fresh Adam, `B` non-negative feature columns, the targets of
+/// [`MOLVAE_SMILES`] in turn, uniform weights `1/N` and the paper's objective for `B`.
+pub struct MolVaeProblem {
+    /// The model (`ModelConfig::default()`, Glorot at seed 0).
+    pub model: mol_vae::MolVae<f32>,
+    /// Adam's state for `model`, before its first step.
+    pub adam: mol_vae::Adam<f32>,
+    /// Scattering-like features, `n_features × B`: |standard normal| (means of moduli are ≥ 0).
+    pub features: Matrix<f32>,
+    /// The target graphs, one per column of `features`.
+    pub targets: Vec<molgraph::DenseGraph>,
+    /// `w_b = 1/N` for every molecule.
+    pub weights: Vec<f64>,
+    /// The training-set size `N` the batch belongs to.
+    pub n_items: usize,
+    /// `ObjectiveConfig::for_batch_size(B)` (L = ⌊90/B⌋ + 1 copies, no penalties).
+    pub objective: mol_vae::ObjectiveConfig,
+}
+
+/// Builds [`MolVaeProblem`] for a batch of `batch_size` molecules out of `n_items` (the paper's
+/// config and the bench SMILES are valid, so this cannot fail).
+pub fn molvae_problem(batch_size: usize, n_items: usize) -> MolVaeProblem {
+    let config = mol_vae::ModelConfig::default();
+    let model = mol_vae::MolVae::<f32>::new(config.clone(), &mut stream(0, Stream::Init))
+        .expect("paper config is valid");
+    let adam = mol_vae::Adam::new(&model.params);
+    let mut features = Matrix::<f32>::zeros(config.n_features, batch_size);
+    linalg::gaussian::fill_standard_normal(
+        features.as_mut_slice(),
+        &mut stream(0, Stream::Evaluation),
+    );
+    features.apply(|x| *x = x.abs());
+    let targets = (0..batch_size)
+        .map(|idx| {
+            molgraph::parse_smiles(MOLVAE_SMILES[idx % MOLVAE_SMILES.len()])
+                .expect("bench SMILES parse")
+                .to_dense()
+        })
+        .collect();
+    MolVaeProblem {
+        model,
+        adam,
+        features,
+        targets,
+        weights: vec![1.0 / n_items as f64; batch_size],
+        n_items,
+        objective: mol_vae::ObjectiveConfig::for_batch_size(batch_size),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

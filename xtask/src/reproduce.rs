@@ -32,10 +32,12 @@ pub(crate) struct Args {
     /// Continue from checkpoints where an experiment keeps them (meta-* and molvae* experiments).
     #[arg(long)]
     resume: bool,
-    /// How meta-* experiments compute the meta-gradient: `forward` (forward-mode
-    /// tangents, the default) or `reverse` (checkpointed reverse mode: the same gradient to
-    /// rounding, about three times faster for meta-pool's ten terms, another Θ trajectory).
-    #[arg(long, value_enum, default_value_t = Gradient::Forward)]
+    /// How meta-* experiments compute the meta-gradient: `auto` (the default: reverse mode when
+    /// the experiment's largest rule has more than three plastic terms, i.e. for meta-pool,
+    /// forward mode otherwise), `forward` (forward-mode tangents) or `reverse` (checkpointed
+    /// reverse mode: the same gradient to rounding, about three times faster for meta-pool's ten
+    /// terms, another Θ trajectory). The report says which mode ran.
+    #[arg(long, value_enum, default_value_t = Gradient::Auto)]
     gradient: Gradient,
     /// Seeds (independent meta-training runs) per curve of a meta-* experiment, instead of its
     /// default (10 in full mode, paper B used 20; 2 in quick mode). Seed k of a run is the same
@@ -81,6 +83,8 @@ pub(crate) struct Args {
 /// `--gradient`: [`meta_plasticity::GradientMode`] on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Gradient {
+    /// Reverse mode above three plastic terms, forward mode otherwise.
+    Auto,
     /// Forward-mode tangents.
     Forward,
     /// Checkpointed reverse mode.
@@ -90,6 +94,7 @@ pub(crate) enum Gradient {
 impl From<Gradient> for meta_plasticity::GradientMode {
     fn from(gradient: Gradient) -> Self {
         match gradient {
+            Gradient::Auto => meta_plasticity::GradientMode::Auto,
             Gradient::Forward => meta_plasticity::GradientMode::Forward,
             Gradient::Reverse => meta_plasticity::GradientMode::Reverse,
         }
@@ -165,7 +170,7 @@ fn run_experiment(
     out: &std::path::Path,
 ) -> anyhow::Result<Option<PathBuf>> {
     if !experiment.name.starts_with("meta-")
-        && (args.gradient != Gradient::Forward || args.seeds.is_some())
+        && (args.gradient != Gradient::Auto || args.seeds.is_some())
     {
         bail!(
             "--gradient and --seeds apply to the meta-* experiments only, not to '{}'",

@@ -191,24 +191,63 @@ impl LrSchedule {
     }
 }
 
-/// How the meta-gradient `dL_query/dΘ` of an episode is computed. Both are exact, and one
-/// episode's gradients agree to rounding; they differ in cost. Over a run they give different Θ
-/// trajectories, because Adam's normalised steps amplify the rounding differences of small
-/// gradient components (`docs/deviations.md`).
+/// How the meta-gradient `dL_query/dΘ` of an episode is computed. Both concrete modes are
+/// exact, and one episode's gradients agree to rounding; they differ in cost. Over a run they
+/// give different Θ trajectories, because Adam's normalised steps amplify the rounding
+/// differences of small gradient components (`docs/deviations.md`).
 ///
-/// Forward mode is the default. Reverse mode gives the same meta-gradient at a cost that does
-/// not grow with the number of plastic terms (`docs/performance.md`); each kept report names
-/// the mode it ran.
+/// [`GradientMode::Auto`] (the default) picks the cheaper of the two from the number of plastic
+/// terms ([`GradientMode::resolve`]): forward mode carries one weight-sized tangent per term, so
+/// its cost grows with the terms, while reverse mode's does not (`docs/performance.md` has the
+/// measured crossover). A run is always made, checkpointed and fingerprinted in the concrete
+/// mode: [`MetaConfig::fingerprint`] of an `Auto` config equals that of its resolved mode.
+///
+/// # Example
+/// ```
+/// use meta_plasticity::GradientMode;
+/// assert_eq!(GradientMode::default(), GradientMode::Auto);
+/// assert_eq!(GradientMode::Auto.resolve(3), GradientMode::Forward);
+/// assert_eq!(GradientMode::Auto.resolve(10), GradientMode::Reverse);
+/// assert_eq!(GradientMode::Forward.resolve(10), GradientMode::Forward);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum GradientMode {
     /// Forward-mode tangents, one weight-sized tangent per plastic term
     /// ([`meta_gradient`](crate::meta_gradient)). Cheapest for a few terms (F^bio).
-    #[default]
     Forward,
     /// Reverse mode with the weights checkpointed every `⌈√T⌉` steps
     /// ([`meta_gradient_reverse`](crate::meta_gradient_reverse)). Cheapest for many terms
     /// (F^pool).
     Reverse,
+    /// Reverse mode for more than [`GradientMode::AUTO_REVERSE_ABOVE`] plastic terms, forward
+    /// mode otherwise (default). Last in the list because checkpoints store a variant by its
+    /// position (bincode): `Forward` and `Reverse` keep the positions they were written with.
+    #[default]
+    Auto,
+}
+
+impl GradientMode {
+    /// [`GradientMode::Auto`] takes reverse mode when the rule has more plastic terms than this.
+    ///
+    /// On paper B's network one episode costs about `a + b·n` in forward mode (`n` plastic
+    /// terms, one tangent each) and about a constant in reverse mode; the measured crossover
+    /// lies between 3 terms (F^bio: forward and reverse within a few per cent of each other,
+    /// forward ahead) and 4 (reverse ahead), `docs/performance.md`. So F^bio and the smaller
+    /// families of paper B's Fig. 3 run forward, and F^pool (10 terms) runs reverse.
+    pub const AUTO_REVERSE_ABOVE: usize = 3;
+
+    /// The concrete mode for a rule of `n_terms` plastic terms: [`GradientMode::Forward`] or
+    /// [`GradientMode::Reverse`] as given, and for [`GradientMode::Auto`] reverse when
+    /// `n_terms >` [`GradientMode::AUTO_REVERSE_ABOVE`], forward otherwise.
+    pub fn resolve(self, n_terms: usize) -> GradientMode {
+        match self {
+            GradientMode::Auto if n_terms > GradientMode::AUTO_REVERSE_ABOVE => {
+                GradientMode::Reverse
+            }
+            GradientMode::Auto => GradientMode::Forward,
+            concrete => concrete,
+        }
+    }
 }
 
 /// Adam on Θ with an L1 penalty [B §Methods, "Meta-training"; digest §1.5].
@@ -270,7 +309,8 @@ pub struct MetaOptimizerConfig {
     /// [`OnDivergence::Retreat`] retreats by the rate the next update would take.
     #[serde(default)]
     pub lr_schedule: LrSchedule,
-    /// How the meta-gradient is computed; [`GradientMode::Forward`] by default.
+    /// How the meta-gradient is computed; [`GradientMode::Auto`] by default (resolved per rule
+    /// by [`MetaConfig::gradient_mode`]).
     #[serde(default)]
     pub gradient: GradientMode,
 }
@@ -320,16 +360,16 @@ impl Default for MetaOptimizerConfig {
             clip_norm: None,
             term_scales: None,
             lr_schedule: LrSchedule::Constant,
-            gradient: GradientMode::Forward,
+            gradient: GradientMode::Auto,
         }
     }
 }
 
 // Written out so that the defaults of `on_divergence`, `clip_norm`, `term_scales`,
-// `lr_schedule` and `gradient` are not printed: [`MetaConfig::fingerprint`] hashes the `Debug`
-// form, and configs written before these fields existed (which skipped diverged episodes, did
-// not clip, did not precondition, kept a constant rate and used forward mode) keep their
-// fingerprints.
+// `lr_schedule` and forward mode are not printed: [`MetaConfig::fingerprint`] hashes the `Debug`
+// form (with the gradient mode resolved), and configs written before these fields existed (which
+// skipped diverged episodes, did not clip, did not precondition, kept a constant rate and used
+// forward mode) keep their fingerprints.
 impl std::fmt::Debug for MetaOptimizerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut out = f.debug_struct("MetaOptimizerConfig");
@@ -350,7 +390,9 @@ impl std::fmt::Debug for MetaOptimizerConfig {
         if self.lr_schedule != LrSchedule::Constant {
             out.field("lr_schedule", &self.lr_schedule);
         }
-        if self.gradient != GradientMode::Forward {
+        // `Auto` is not printed either: [`MetaConfig::fingerprint`] resolves it first, and a
+        // default optimizer prints as it did before `Auto` existed.
+        if self.gradient == GradientMode::Reverse {
             out.field("gradient", &self.gradient);
         }
         out.finish()
@@ -559,15 +601,39 @@ impl MetaConfig {
         theta
     }
 
-    /// A 64-bit fingerprint of everything in the config that shapes the Θ trajectory: FNV-1a
-    /// over the `Debug` form (which prints every field and every float exactly) with
-    /// `n_episodes` and `diagnostics` left out, so a run may be extended or its diagnostics
-    /// switched without breaking bit-identical resumption. Checkpoints carry it so that a state
-    /// is never resumed under another config.
+    /// The concrete meta-gradient mode this config runs: `optimizer.gradient` resolved for the
+    /// number of plastic terms of `rule` ([`GradientMode::resolve`]).
     ///
     /// # Example
     /// ```
-    /// use meta_plasticity::MetaConfig;
+    /// use feedback_alignment::FeedbackKind;
+    /// use meta_plasticity::{GradientMode, MetaConfig, RuleFamily};
+    /// let bio = MetaConfig::paper(RuleFamily::Bio, FeedbackKind::Fixed);
+    /// let pool = MetaConfig::paper(RuleFamily::Pool, FeedbackKind::Fixed);
+    /// assert_eq!(bio.optimizer.gradient, GradientMode::Auto);
+    /// assert_eq!(bio.gradient_mode(), GradientMode::Forward);
+    /// assert_eq!(pool.gradient_mode(), GradientMode::Reverse);
+    /// ```
+    pub fn gradient_mode(&self) -> GradientMode {
+        self.optimizer.gradient.resolve(self.rule.terms().len())
+    }
+
+    /// A 64-bit fingerprint of everything in the config that shapes the Θ trajectory: FNV-1a
+    /// over the `Debug` form (which prints every field and every float exactly) with
+    /// `n_episodes` and `diagnostics` left out and the gradient mode resolved
+    /// ([`MetaConfig::gradient_mode`]), so a run may be extended or its diagnostics switched
+    /// without breaking bit-identical resumption, and an [`GradientMode::Auto`] config shares the
+    /// fingerprint of the mode it runs. Checkpoints carry it so that a state is never resumed
+    /// under another config.
+    ///
+    /// # Example
+    /// ```
+    /// use meta_plasticity::{GradientMode, MetaConfig};
+    /// let forward = |mut config: MetaConfig| {
+    ///     config.optimizer.gradient = GradientMode::Forward;
+    ///     config
+    /// };
+    /// assert_eq!(MetaConfig::default().fingerprint(), forward(MetaConfig::default()).fingerprint());
     /// let a = MetaConfig::default();
     /// let b = MetaConfig { seed: 1, ..MetaConfig::default() };
     /// assert_eq!(a.fingerprint(), MetaConfig::default().fingerprint());
@@ -581,6 +647,10 @@ impl MetaConfig {
         let canonical = MetaConfig {
             n_episodes: 0,
             diagnostics: true,
+            optimizer: MetaOptimizerConfig {
+                gradient: self.gradient_mode(),
+                ..self.optimizer.clone()
+            },
             ..self.clone()
         };
         format!("{canonical:?}").bytes().fold(OFFSET, |hash, byte| {

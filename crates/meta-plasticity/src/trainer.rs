@@ -479,8 +479,8 @@ pub fn run_episode<T: Float>(
             reason: format!("θ{r} = {} but F{r} is not plastic", theta[r]),
         });
     }
-    let gradient_of = match config.optimizer.gradient {
-        GradientMode::Forward => meta_gradient::<T>,
+    let gradient_of = match config.gradient_mode() {
+        GradientMode::Forward | GradientMode::Auto => meta_gradient::<T>,
         GradientMode::Reverse => meta_gradient_reverse::<T>,
     };
     let outcome = gradient_of(inner, &terms, theta, &train, &query)

@@ -24,6 +24,8 @@ pub(crate) fn toy_config(rule: RuleFamily, feedback: FeedbackKind) -> MetaConfig
     config.episode.n_query_per_class = 3;
     config.n_episodes = 6;
     config.seed = 11;
+    // The tests compare against forward mode; `Auto` would run the pool in reverse mode.
+    config.optimizer.gradient = GradientMode::Forward;
     config
 }
 
@@ -414,6 +416,27 @@ fn clipping_rescales_long_meta_gradients_only() {
             ..
         })
     ));
+}
+
+#[test]
+fn auto_mode_runs_the_resolved_mode_bit_for_bit() {
+    // `Auto` is reverse mode for F^pool and forward mode for F^bio: the same Θ bits, the same
+    // fingerprint (so the same checkpoints) as the mode named.
+    let pool = toy_pool();
+    for (rule, resolved) in [
+        (RuleFamily::Pool, GradientMode::Reverse),
+        (RuleFamily::Bio, GradientMode::Forward),
+    ] {
+        let mut auto = toy_config(rule, FeedbackKind::Fixed);
+        auto.optimizer.gradient = GradientMode::Auto;
+        let mut named = auto.clone();
+        named.optimizer.gradient = resolved;
+        assert_eq!(auto.gradient_mode(), resolved);
+        assert_eq!(auto.fingerprint(), named.fingerprint());
+        let run = |config| train::<f32>(config, &pool, |_| ControlFlow::Continue(())).unwrap();
+        let (auto_theta, named_theta) = (*run(auto).theta(), *run(named).theta());
+        assert_eq!(auto_theta.map(f64::to_bits), named_theta.map(f64::to_bits));
+    }
 }
 
 #[test]

@@ -25,7 +25,7 @@ use std::{
     ops::ControlFlow,
     path::PathBuf,
     sync::{
-        Mutex,
+        Mutex, PoisonError,
         atomic::{AtomicUsize, Ordering},
     },
     time::Instant,
@@ -40,7 +40,7 @@ use rayon::prelude::*;
 use crate::{
     data::Dataset,
     report::Report,
-    reproduce::{Context, Protocol},
+    reproduce::{Context, Protocol, config},
 };
 
 use self::curves::{
@@ -135,14 +135,17 @@ pub(crate) struct Checkpointing {
 
 impl Checkpointing {
     /// `target/neuromol-cache/meta-checkpoints/<experiment>/seed-<N>-<quick|full>/`, with
-    /// `-reverse` appended under `--gradient reverse`, `-faithful` under `--protocol faithful`
+    /// `-reverse` appended when the runs use reverse mode, `-faithful` under `--protocol faithful`
     /// and `-variant-<fingerprint>` when `--config` or `--set` changed the configuration (a run
     /// of another mode, protocol or configuration is another config, whose files would be
     /// refused), every 10 episodes in quick mode and 50 in full mode.
-    fn for_experiment(ctx: &Context, experiment: &str) -> Checkpointing {
-        let mut mode = match (ctx.quick, ctx.gradient) {
-            (true, GradientMode::Forward) => "quick",
-            (false, GradientMode::Forward) => "full",
+    ///
+    /// `gradient` is the concrete mode the runs use ([`set_gradient_mode`]), so that a run under
+    /// `--gradient auto` shares its folder (and its checkpoints) with a run that named that mode.
+    fn for_experiment(ctx: &Context, experiment: &str, gradient: GradientMode) -> Checkpointing {
+        let mut mode = match (ctx.quick, gradient) {
+            (true, GradientMode::Forward | GradientMode::Auto) => "quick",
+            (false, GradientMode::Forward | GradientMode::Auto) => "full",
             (true, GradientMode::Reverse) => "quick-reverse",
             (false, GradientMode::Reverse) => "full-reverse",
         }
@@ -354,6 +357,104 @@ fn specs_for(variants: &[(String, MetaConfig)], n_seeds: usize, master: u64) -> 
         .collect()
 }
 
+impl Context {
+    /// [`Context::configure`], with `mask` applied to the default's and the effective
+    /// configuration's tables before they are compared and fingerprinted: keys that `mask`
+    /// overwrites do not make a variant and do not enter its fingerprint
+    /// ([`mask_gradient_modes`] for the meta-* experiments).
+    pub(crate) fn configure_masked<C: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        default: C,
+        mask: impl Fn(&mut toml::Table),
+    ) -> anyhow::Result<C> {
+        let mut default_table = config::to_table(&default)?;
+        mask(&mut default_table);
+        let effective = self.overrides.apply(default)?;
+        let mut effective_table = config::to_table(&effective)?;
+        mask(&mut effective_table);
+        let variant = (effective_table != default_table)
+            .then(|| config::fingerprint(&effective_table))
+            .transpose()?;
+        *self.variant.lock().unwrap_or_else(PoisonError::into_inner) = variant;
+        Ok(effective)
+    }
+}
+
+/// Writes the concrete mode that `chosen` (`--gradient`) resolves to for the largest rule among
+/// `variants` ([`GradientMode::resolve`]) into every variant, and returns it: all runs of an
+/// experiment use one mode, so that they share one checkpoint folder and the paired references
+/// of a run are differentiated as it is. With [`GradientMode::Auto`], meta-pool (ten terms)
+/// runs reverse mode and the experiments of at most three terms run forward mode.
+pub(crate) fn set_gradient_mode(
+    variants: &mut [(String, MetaConfig)],
+    chosen: GradientMode,
+) -> GradientMode {
+    let n_terms = variants
+        .iter()
+        .map(|(_, config)| config.rule.terms().len())
+        .max()
+        .unwrap_or(0);
+    let mode = chosen.resolve(n_terms);
+    for (_, config) in variants {
+        config.optimizer.gradient = mode;
+    }
+    mode
+}
+
+/// The mask of [`Context::configure_masked`] for the meta-* experiments: every
+/// `optimizer.gradient` key is written as `"Forward"`. The variants carry the mode that
+/// `--gradient` resolves to (so `--print-config` and `config.toml` show the mode that runs),
+/// but the mode is chosen by `--gradient` alone and named by the checkpoint folder's `-reverse`,
+/// so it is not a configuration variant; and `"Forward"` is what every configuration carried when
+/// variant fingerprints were introduced, so earlier variants keep their fingerprints.
+pub(crate) fn mask_gradient_modes(table: &mut toml::Table) {
+    if let Some(toml::Value::Table(optimizer)) = table.get_mut("optimizer")
+        && optimizer.contains_key("gradient")
+    {
+        optimizer.insert("gradient".to_string(), "Forward".into());
+    }
+    for (_, value) in table.iter_mut() {
+        mask_value(value);
+    }
+}
+
+fn mask_value(value: &mut toml::Value) {
+    match value {
+        toml::Value::Table(table) => mask_gradient_modes(table),
+        toml::Value::Array(items) => items.iter_mut().for_each(mask_value),
+        _ => {}
+    }
+}
+
+/// The report's sentence on the meta-gradient mode that ran and why.
+fn gradient_note(
+    chosen: GradientMode,
+    ran: GradientMode,
+    variants: &[(String, MetaConfig)],
+) -> String {
+    let n_terms = variants
+        .iter()
+        .map(|(_, config)| config.rule.terms().len())
+        .max()
+        .unwrap_or(0);
+    let why = match chosen {
+        GradientMode::Auto => format!(
+            "chosen by `--gradient auto` (the default) for the largest rule's {n_terms} plastic term(s): reverse mode above {}",
+            GradientMode::AUTO_REVERSE_ABOVE
+        ),
+        GradientMode::Forward => "`--gradient forward`".to_string(),
+        GradientMode::Reverse => "`--gradient reverse`".to_string(),
+    };
+    match ran {
+        GradientMode::Reverse => format!(
+            "Meta-gradients by checkpointed reverse mode ({why}). Forward and reverse mode are both exact, but they round differently in f32, and Adam carries rounding-level differences of small gradient components into learning-rate-sized steps: a run in one mode is not the other mode's Θ trajectory, only another sample of it (docs/deviations.md)."
+        ),
+        GradientMode::Forward | GradientMode::Auto => {
+            format!("Meta-gradients by forward-mode tangents ({why}).")
+        }
+    }
+}
+
 /// Everything meta-training all (variant, seed) runs of an experiment produced.
 struct Trained {
     /// The runs, in (variant, seed) order.
@@ -374,23 +475,23 @@ fn train_all(
     pool: &ImagePool,
     report: &mut Report,
 ) -> anyhow::Result<Trained> {
-    let mut specs = specs_for(variants, n_seeds, ctx.seed);
-    for spec in &mut specs {
-        spec.config.optimizer.gradient = ctx.gradient;
-    }
+    let specs = specs_for(variants, n_seeds, ctx.seed);
+    let gradient = specs
+        .first()
+        .map_or(GradientMode::Forward, |spec| spec.config.gradient_mode());
     if ctx.seeds.is_some() {
         report.option(format!("--seeds {n_seeds}"));
     }
     if ctx.protocol == Protocol::Faithful {
         report.option("--protocol faithful");
     }
-    if ctx.gradient == GradientMode::Reverse {
-        report.option("--gradient reverse");
-        report.note(
-            "Meta-gradients by checkpointed reverse mode (`--gradient reverse`), not the default forward mode. Both are exact, but they round differently in f32, and Adam carries rounding-level differences of small gradient components into learning-rate-sized steps: a run in one mode is not the other mode's Θ trajectory, only another sample of it (docs/deviations.md).",
-        );
+    match ctx.gradient {
+        GradientMode::Forward => report.option("--gradient forward"),
+        GradientMode::Reverse => report.option("--gradient reverse"),
+        GradientMode::Auto => {}
     }
-    let ck = Checkpointing::for_experiment(ctx, experiment);
+    report.note(gradient_note(ctx.gradient, gradient, variants));
+    let ck = Checkpointing::for_experiment(ctx, experiment, gradient);
     let started = Instant::now();
     // The units: one meta-training run per (variant, seed).
     let ids: Vec<String> = specs
@@ -506,6 +607,8 @@ mod tests {
         config.episode.n_query_per_class = 2;
         config.n_episodes = 9;
         config.seed = seed;
+        // The tests below were written for forward mode; `Auto` would pick reverse for the pool.
+        config.optimizer.gradient = GradientMode::Forward;
         config
     }
 
@@ -603,7 +706,7 @@ mod tests {
             ..Context::new(crate::project_root(), None)
         };
         let leaf = |ctx: &Context| {
-            Checkpointing::for_experiment(ctx, "meta-pool")
+            Checkpointing::for_experiment(ctx, "meta-pool", ctx.gradient)
                 .dir
                 .file_name()
                 .unwrap()
@@ -760,5 +863,170 @@ mod tests {
         fn map_bits(&self) -> Vec<u64> {
             self.iter().map(|v| v.to_bits()).collect()
         }
+    }
+
+    /// One command of `docs/results/README.md` (`--seeds 20`, full mode): its checkpoint
+    /// folder and a digest of every run's config fingerprint (the key a checkpoint file is
+    /// checked against), through the code path `reproduce` takes.
+    fn planned_checkpoints(
+        experiment: &str,
+        seed: u64,
+        gradient: GradientMode,
+        protocol: Protocol,
+        config_file: Option<&str>,
+    ) -> (String, String) {
+        use sha2::{Digest, Sha256};
+        let ctx = Context {
+            seed,
+            gradient,
+            seeds: Some(20),
+            protocol,
+            overrides: crate::reproduce::config::Overrides {
+                print: false,
+                file: config_file.map(|file| crate::project_root().join(file)),
+                sets: Vec::new(),
+            },
+            ..Context::new(crate::project_root(), None)
+        };
+        let (variants, n_seeds) = match experiment {
+            "meta-baselines" => super::baselines::planned(&ctx),
+            "meta-mechanisms" => super::mechanisms::planned(&ctx),
+            "meta-transfer" => super::transfer::planned(&ctx),
+            "meta-pool" => super::pool::planned(&ctx),
+            other => panic!("not a meta experiment: {other}"),
+        }
+        .unwrap();
+        let specs = specs_for(&variants, n_seeds, ctx.seed);
+        let mode = specs[0].config.gradient_mode();
+        assert!(
+            specs
+                .iter()
+                .all(|spec| spec.config.optimizer.gradient == mode),
+            "every run carries the resolved mode"
+        );
+        let leaf = Checkpointing::for_experiment(&ctx, experiment, mode)
+            .dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let fingerprints: Vec<String> = specs
+            .iter()
+            .map(|spec| format!("{}:{:016x}", spec.variant, spec.config.fingerprint()))
+            .collect();
+        let digest = Sha256::digest(fingerprints.join(",").as_bytes());
+        let digest: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        (leaf, digest)
+    }
+
+    /// The commands behind the kept reports, and the same commands under `--gradient auto`,
+    /// resolve to the checkpoint folders and run fingerprints they had before `auto` existed
+    /// (values computed at the commit before it; the folders are those in
+    /// `target/neuromol-cache/meta-checkpoints/`). The stabilised variant's fingerprints are
+    /// those before its data-measured preconditioning.
+    #[test]
+    fn kept_reports_commands_resolve_to_their_checkpoints() {
+        use GradientMode::{Auto, Forward, Reverse};
+        let (faithful, project) = (Protocol::Faithful, Protocol::Project);
+        let stabilised = Some("configs/meta-pool-stabilised.toml");
+        let cases = [
+            (
+                "meta-baselines",
+                0,
+                faithful,
+                None,
+                [Forward, Auto],
+                "seed-0-full-faithful",
+                "2048060b15d4",
+            ),
+            (
+                "meta-mechanisms",
+                0,
+                faithful,
+                None,
+                [Forward, Auto],
+                "seed-0-full-faithful",
+                "a001d9c92703",
+            ),
+            (
+                "meta-baselines",
+                0,
+                project,
+                None,
+                [Forward, Auto],
+                "seed-0-full",
+                "5a62fa582dbc",
+            ),
+            (
+                "meta-mechanisms",
+                0,
+                project,
+                None,
+                [Forward, Auto],
+                "seed-0-full",
+                "bf3e0d8b87e4",
+            ),
+            (
+                "meta-transfer",
+                0,
+                project,
+                None,
+                [Forward, Auto],
+                "seed-0-full",
+                "f3dc3b125d58",
+            ),
+            (
+                "meta-pool",
+                0,
+                project,
+                None,
+                [Reverse, Auto],
+                "seed-0-full-reverse",
+                "65960235c801",
+            ),
+            (
+                "meta-pool",
+                1,
+                project,
+                None,
+                [Reverse, Auto],
+                "seed-1-full-reverse",
+                "d79b170563ad",
+            ),
+            (
+                "meta-pool",
+                0,
+                project,
+                stabilised,
+                [Reverse, Auto],
+                "seed-0-full-reverse-variant-a9b30fa4dceb",
+                "6913cee77ce8",
+            ),
+        ];
+        for (experiment, seed, protocol, file, modes, leaf, digest) in cases {
+            for gradient in modes {
+                assert_eq!(
+                    planned_checkpoints(experiment, seed, gradient, protocol, file),
+                    (leaf.to_string(), digest.to_string()),
+                    "{experiment} --seed {seed} --gradient {gradient:?} --protocol {protocol:?} --config {file:?}"
+                );
+            }
+        }
+        // Forward mode for meta-pool stays where it was too.
+        assert_eq!(
+            planned_checkpoints("meta-pool", 0, Forward, project, None).0,
+            "seed-0-full"
+        );
+    }
+
+    /// Checkpoints store the mode by its position (bincode): `Forward` and `Reverse` keep the
+    /// positions they were written with before `Auto` was added.
+    #[test]
+    fn gradient_modes_keep_their_checkpoint_encoding() {
+        let encode = |mode: GradientMode| {
+            bincode::serde::encode_to_vec(mode, bincode::config::standard()).unwrap()
+        };
+        assert_eq!(encode(GradientMode::Forward), [0]);
+        assert_eq!(encode(GradientMode::Reverse), [1]);
     }
 }

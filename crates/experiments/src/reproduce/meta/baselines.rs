@@ -14,8 +14,9 @@ use crate::{
         image_data::summarize,
         meta::{
             Finished, MOVING_AVERAGE, Trained, accuracy_chart, band_series, by_variant, curves,
-            divergence_note, episode_metrics, hidden_angle, late_mean, load_emnist, paired,
-            summarize_curves, theta_chart, train_all,
+            divergence_note, episode_metrics, hidden_angle, late_mean, load_emnist,
+            mask_gradient_modes, paired, set_gradient_mode, summarize_curves, theta_chart,
+            train_all,
         },
     },
 };
@@ -51,11 +52,28 @@ impl BaselinesConfig {
     }
 }
 
-/// Runs the experiment.
-pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
+/// The configuration `ctx` runs: the defaults of its mode and protocol, then `--seeds`,
+/// `--config` and `--set`, with the meta-gradient mode of `--gradient` resolved
+/// ([`set_gradient_mode`]).
+fn configured(ctx: &Context) -> anyhow::Result<BaselinesConfig> {
     let mut config = BaselinesConfig::new(ctx.quick, ctx.protocol);
     config.n_seeds = ctx.seeds.unwrap_or(config.n_seeds);
-    let config = ctx.configure(config)?;
+    set_gradient_mode(&mut config.variants, ctx.gradient);
+    let mut config = ctx.configure_masked(config, mask_gradient_modes)?;
+    set_gradient_mode(&mut config.variants, ctx.gradient);
+    Ok(config)
+}
+
+/// The `(name, config)` variants and the seed count `ctx` trains.
+#[cfg(test)]
+pub(super) fn planned(ctx: &Context) -> anyhow::Result<(Vec<(String, MetaConfig)>, usize)> {
+    let config = configured(ctx)?;
+    Ok((config.variants, config.n_seeds))
+}
+
+/// Runs the experiment.
+pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
+    let config = configured(ctx)?;
     let mut report = Report::new(
         "meta-baselines",
         "Meta-learned learning rate θ0 under feedback alignment and backprop (paper B Fig. 3)",

@@ -16,8 +16,9 @@ use crate::{
         image_data::{SeedSummary, summarize},
         meta::{
             Finished, MOVING_AVERAGE, Trained, accuracy_chart, band_series, by_variant, curves,
-            divergence_note, episode_metrics, hidden_angle, late_mean, load_emnist, moving_average,
-            paired, summarize_curves, train_all, xy_band_series,
+            divergence_note, episode_metrics, hidden_angle, late_mean, load_emnist,
+            mask_gradient_modes, moving_average, paired, set_gradient_mode, summarize_curves,
+            train_all, xy_band_series,
         },
     },
 };
@@ -71,11 +72,28 @@ const EHEBB: usize = 1;
 const OJA: usize = 2;
 const BIO: usize = 3;
 
-/// Runs the experiment.
-pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
+/// The configuration `ctx` runs: the defaults of its mode and protocol, then `--seeds`,
+/// `--config` and `--set`, with the meta-gradient mode of `--gradient` resolved
+/// ([`set_gradient_mode`]).
+fn configured(ctx: &Context) -> anyhow::Result<MechanismsConfig> {
     let mut config = MechanismsConfig::new(ctx.quick, ctx.protocol);
     config.n_seeds = ctx.seeds.unwrap_or(config.n_seeds);
-    let config = ctx.configure(config)?;
+    set_gradient_mode(&mut config.variants, ctx.gradient);
+    let mut config = ctx.configure_masked(config, mask_gradient_modes)?;
+    set_gradient_mode(&mut config.variants, ctx.gradient);
+    Ok(config)
+}
+
+/// The `(name, config)` variants and the seed count `ctx` trains.
+#[cfg(test)]
+pub(super) fn planned(ctx: &Context) -> anyhow::Result<(Vec<(String, MetaConfig)>, usize)> {
+    let config = configured(ctx)?;
+    Ok((config.variants, config.n_seeds))
+}
+
+/// Runs the experiment.
+pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
+    let config = configured(ctx)?;
     let mut report = Report::new(
         "meta-mechanisms",
         "How eHebb and Oja help feedback alignment: angles and orthonormality (paper B Figs. 5, 7, 8)",

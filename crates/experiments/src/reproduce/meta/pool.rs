@@ -16,8 +16,8 @@ use std::fmt::Write as _;
 use anyhow::Context as _;
 use feedback_alignment::FeedbackKind;
 use meta_plasticity::{
-    EpisodeStats, ImagePool, MetaConfig, MetaOptimizerConfig, OnDivergence, Phase, RuleFamily,
-    episode_term_norms,
+    EpisodeStats, GradientMode, ImagePool, MetaConfig, MetaOptimizerConfig, OnDivergence, Phase,
+    RuleFamily, episode_term_norms,
 };
 use plasticity_core::N_TERMS;
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,8 @@ use crate::{
         meta::{
             Finished, MOVING_AVERAGE, Trained, accuracy_chart, band_series, by_variant, checkpoint,
             checkpoint_path, curves, divergence_note, episode_metrics, late_mean, load_emnist,
-            moving_average, paired, summarize_curves, theta_chart, train_all,
+            mask_gradient_modes, moving_average, paired, set_gradient_mode, summarize_curves,
+            theta_chart, train_all,
         },
     },
 };
@@ -148,6 +149,21 @@ impl PoolConfig {
         } else {
             "F^pool-stabilised"
         }
+    }
+
+    /// Sets the pool run's meta-gradient mode (which its references share) to the one `chosen`
+    /// resolves to for [`PoolConfig::variants`] ([`set_gradient_mode`]).
+    fn set_gradient_mode(&mut self, chosen: GradientMode) {
+        self.config.optimizer.gradient = set_gradient_mode(&mut self.variants(), chosen);
+    }
+
+    /// The pool run and its paired references FA and F^bio, as `(name, config)`.
+    fn variants(&self) -> Vec<(String, MetaConfig)> {
+        vec![
+            (self.pool_name().to_string(), self.config.clone()),
+            ("FA".to_string(), self.reference(RuleFamily::PseudoGradient)),
+            ("F^bio".to_string(), self.reference(RuleFamily::Bio)),
+        ]
     }
 
     /// A paired reference run: `rule` with the pool's protocol, λ = 0 and no stabiliser.
@@ -340,11 +356,28 @@ fn stabiliser_note(config: &PoolConfig, runs: &[Finished]) -> String {
     }
 }
 
-/// Runs the experiment.
-pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
+/// The configuration `ctx` runs: the defaults of its mode, then `--seeds`, `--config` and
+/// `--set`, with the meta-gradient mode of `--gradient` resolved ([`set_gradient_mode`]).
+fn configured(ctx: &Context) -> anyhow::Result<PoolConfig> {
     let mut config = PoolConfig::new(ctx.quick);
     config.n_seeds = ctx.seeds.unwrap_or(config.n_seeds);
-    let mut config = ctx.configure(config)?;
+    config.set_gradient_mode(ctx.gradient);
+    let mut config = ctx.configure_masked(config, mask_gradient_modes)?;
+    config.set_gradient_mode(ctx.gradient);
+    Ok(config)
+}
+
+/// The `(name, config)` variants (before the stabilised variant's preconditioning, which
+/// measures the term sizes on the data) and the seed count `ctx` trains.
+#[cfg(test)]
+pub(super) fn planned(ctx: &Context) -> anyhow::Result<(Vec<(String, MetaConfig)>, usize)> {
+    let config = configured(ctx)?;
+    Ok((config.variants(), config.n_seeds))
+}
+
+/// Runs the experiment.
+pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
+    let mut config = configured(ctx)?;
     let mut report = Report::new(
         "meta-pool",
         "Meta-learning the ten-term plasticity pool with L1 (paper B Fig. 4)",
@@ -373,14 +406,7 @@ pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
             config.precondition_above
         ));
     }
-    let variants = vec![
-        (config.pool_name().to_string(), config.config.clone()),
-        (
-            "FA".to_string(),
-            config.reference(RuleFamily::PseudoGradient),
-        ),
-        ("F^bio".to_string(), config.reference(RuleFamily::Bio)),
-    ];
+    let variants = config.variants();
     let Trained {
         specs,
         ck,

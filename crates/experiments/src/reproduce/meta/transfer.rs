@@ -19,7 +19,8 @@ use crate::{
         image_data::{SeedSummary, summarize},
         meta::{
             Finished, Trained, accuracy_chart, by_variant, divergence_note, episode_metrics,
-            load_emnist, load_mnist_like_test, paired, theta_chart, train_all,
+            load_emnist, load_mnist_like_test, mask_gradient_modes, paired, set_gradient_mode,
+            theta_chart, train_all,
         },
     },
 };
@@ -69,11 +70,28 @@ struct EvalSet<'a> {
     first_episode: usize,
 }
 
-/// Runs the experiment.
-pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
+/// The configuration `ctx` runs: the defaults of its mode and protocol, then `--seeds`,
+/// `--config` and `--set`, with the meta-gradient mode of `--gradient` resolved
+/// ([`set_gradient_mode`]).
+fn configured(ctx: &Context) -> anyhow::Result<TransferConfig> {
     let mut config = TransferConfig::new(ctx.quick);
     config.n_seeds = ctx.seeds.unwrap_or(config.n_seeds);
-    let config = ctx.configure(config)?;
+    set_gradient_mode(&mut config.variants, ctx.gradient);
+    let mut config = ctx.configure_masked(config, mask_gradient_modes)?;
+    set_gradient_mode(&mut config.variants, ctx.gradient);
+    Ok(config)
+}
+
+/// The `(name, config)` variants and the seed count `ctx` trains.
+#[cfg(test)]
+pub(super) fn planned(ctx: &Context) -> anyhow::Result<(Vec<(String, MetaConfig)>, usize)> {
+    let config = configured(ctx)?;
+    Ok((config.variants, config.n_seeds))
+}
+
+/// Runs the experiment.
+pub(crate) fn run(ctx: &Context) -> anyhow::Result<Report> {
+    let config = configured(ctx)?;
     let mut report = Report::new(
         "meta-transfer",
         "Transfer of meta-learned plasticity rules to held-out classes and other datasets",
