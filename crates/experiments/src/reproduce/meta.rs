@@ -376,6 +376,12 @@ impl Context {
             .then(|| config::fingerprint(&effective_table))
             .transpose()?;
         *self.variant.lock().unwrap_or_else(PoisonError::into_inner) = variant;
+        // The key of this run's unit files (`--shard`, `--merge`) is made from this text.
+        *self
+            .effective
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) =
+            Some(toml::to_string(&effective_table).context("writing the configuration as TOML")?);
         Ok(effective)
     }
 }
@@ -1017,6 +1023,48 @@ mod tests {
             planned_checkpoints("meta-pool", 0, Forward, project, None).0,
             "seed-0-full"
         );
+    }
+
+    /// Every meta-* experiment, once configured, can key its unit files (`--shard`, `--merge`
+    /// need the effective configuration), and a `--set` that changes the configuration changes
+    /// the key.
+    #[test]
+    fn configured_meta_experiments_key_their_units() {
+        for experiment in [
+            "meta-baselines",
+            "meta-mechanisms",
+            "meta-transfer",
+            "meta-pool",
+        ] {
+            let key = |sets: Vec<String>| {
+                let ctx = Context {
+                    quick: true,
+                    overrides: crate::reproduce::config::Overrides {
+                        print: false,
+                        file: None,
+                        sets,
+                    },
+                    ..Context::new(crate::project_root(), None)
+                };
+                match experiment {
+                    "meta-baselines" => super::baselines::planned(&ctx).map(drop),
+                    "meta-mechanisms" => super::mechanisms::planned(&ctx).map(drop),
+                    "meta-transfer" => super::transfer::planned(&ctx).map(drop),
+                    _ => super::pool::planned(&ctx).map(drop),
+                }
+                .unwrap();
+                ctx.run_key(experiment)
+                    .unwrap_or_else(|err| panic!("{experiment}: {err:#}"))
+                    .fingerprint
+            };
+            let default = key(Vec::new());
+            assert_eq!(default, key(Vec::new()), "{experiment}: the key is stable");
+            assert_ne!(
+                default,
+                key(vec!["n_seeds=3".to_string()]),
+                "{experiment}: a changed configuration changes the key"
+            );
+        }
     }
 
     /// Checkpoints store the mode by its position (bincode): `Forward` and `Reverse` keep the
