@@ -14,7 +14,7 @@
 //!
 //! A unit file (`<dir>/units/<unit id>.unit`) is self-describing and checksummed: the magic
 //! `NMUNIT01`, the sha256 of the body (32 bytes), then the body, bincode 2 (standard config) of
-//! [`UnitFile`]: the experiment, the unit id, the seed, the mode, the git revision, a fingerprint
+//! `UnitFile`: the experiment, the unit id, the seed, the mode, the git revision, a fingerprint
 //! of the effective configuration and run options, and the result's own bincode bytes. It is
 //! written to a temporary name and renamed, so a killed shard never leaves a file that looks
 //! complete. A merge refuses, naming each file and its reason, units that are missing,

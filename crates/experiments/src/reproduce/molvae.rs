@@ -301,7 +301,7 @@ fn training_features(draw: &Draw) -> anyhow::Result<(Vec<DenseGraph>, Scattering
 
 impl ReferenceExport {
     /// What `molvae` trains on for `ctx` (seed, mode, `--config`/`--set`): the same QM9 draw,
-    /// targets and scattering features as [`run`], with the protocol and provenance. Trains
+    /// targets and scattering features as `run`, with the protocol and provenance. Trains
     /// nothing. `meta.mu` is the constrained model's μ (the base model is μ = 0).
     ///
     /// # Errors
